@@ -1,0 +1,53 @@
+"""Where an archive lives and how its directory is laid out."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+ARCHIVE_ENV = "UIR_NEWS_ARCHIVE"
+
+
+def default_archive_dir() -> Path:
+    """``$UIR_NEWS_ARCHIVE`` if set, else the user's data directory.
+
+    Never ``./archive``: that name is the Python package in the source tree.
+    """
+    configured = os.environ.get(ARCHIVE_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    return Path(platformdirs.user_data_dir("uir-news")) / "archive"
+
+
+@dataclass(frozen=True)
+class ArchiveLayout:
+    """The fixed layout of an archive directory."""
+
+    root: Path
+
+    @property
+    def warc_dir(self) -> Path:
+        return self.root / "warc"
+
+    @property
+    def records_dir(self) -> Path:
+        return self.root / "records"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.root / "runs"
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.root / "catalog.sqlite"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.root / "uir-news.lock"
+
+    def create(self) -> None:
+        for folder in (self.warc_dir, self.records_dir, self.runs_dir):
+            folder.mkdir(parents=True, exist_ok=True)

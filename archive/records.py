@@ -1,0 +1,50 @@
+"""The article record as stored: serialization, content hash, schema check."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+#: Fields that describe one fetch rather than the article; they do not make a
+#: new version when they change.
+VOLATILE_FIELDS = frozenset({"fetched_at", "warc", "listing", "view_count", "warnings"})
+
+
+def dumps(record: dict[str, Any], *, indent: int | None = 2) -> str:
+    """JSON as stored: UTF-8 text (not ASCII-escaped), keys sorted."""
+    return json.dumps(record, ensure_ascii=False, sort_keys=True, indent=indent)
+
+
+def content_hash(record: dict[str, Any]) -> str:
+    """sha256 of the article's content fields: equal hashes, same version."""
+    stable = {k: v for k, v in record.items() if k not in VOLATILE_FIELDS}
+    canonical = json.dumps(stable, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+@cache
+def schema() -> dict[str, Any]:
+    """The JSON Schema of a record (archive/record.schema.json)."""
+    text = resources.files("archive").joinpath("record.schema.json").read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+@cache
+def _validator() -> Any:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(schema(), format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def validation_errors(record: dict[str, Any]) -> list[str]:
+    """Human-readable schema violations of ``record``; empty when it is valid."""
+    return [
+        f"{'/'.join(str(p) for p in error.absolute_path) or '<record>'}: {error.message}"
+        for error in _validator().iter_errors(record)
+    ]

@@ -1,0 +1,359 @@
+"""WARC snapshots: building records, writing rotating files, reading them back.
+
+Building a record is kept apart from writing it (as in warcio itself): the
+:class:`RecordFactory` turns one HTTP exchange into warcio records, with the
+clock and record ids injectable so tests can compare bytes; the
+:class:`RotatingWarcWriter` appends records to ``*.warc.gz.open`` files, one
+gzip member per record, and renames each file to ``*.warc.gz`` when it is
+closed. A pointer (file, offset, length) to every response record is returned
+so records can point at exactly what the server sent.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import socket
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http import HTTPStatus
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.recordbuilder import RecordBuilder
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.timeutils import datetime_to_iso_date
+from warcio.warcwriter import WARCWriter
+
+WARC_SUFFIX = ".warc.gz"
+OPEN_SUFFIX = ".open"
+
+Headers = Sequence[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class WarcPointer:
+    """Where one record sits: a closed WARC file's name, byte offset and length."""
+
+    file: str
+    offset: int
+    length: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "offset": self.offset, "length": self.length}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> WarcPointer:
+        return cls(str(data["file"]), int(data["offset"]), int(data["length"]))
+
+
+@dataclass(frozen=True)
+class HttpExchange:
+    """One request and the response the server sent for it, bytes as on the wire.
+
+    ``response_body`` is the entity body before any content decoding (a gzip
+    body stays gzip), so the WARC holds what the server sent.
+    """
+
+    url: str
+    method: str
+    request_headers: Headers
+    status: int
+    response_headers: Headers
+    response_body: bytes
+    fetched_at: datetime
+    request_body: bytes = b""
+    protocol: str = "HTTP/1.1"
+    reason: str | None = None
+    remote_ip: str | None = None
+
+
+@dataclass(frozen=True)
+class WrittenExchange:
+    """Pointers to the response and request records of one exchange."""
+
+    response: WarcPointer
+    request: WarcPointer
+    record_id: str
+    payload_digest: str
+
+
+def _status_reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
+
+
+# Hop-by-hop framing the HTTP client already undid: the body we hold is not
+# chunked any more, so keeping the header would make readers dechunk it again.
+# Renamed the way pywb and warcprox do, so nothing the server said is lost.
+_FRAMING_HEADERS = {"transfer-encoding"}
+
+
+def _archived_response_headers(headers: Headers) -> list[tuple[str, str]]:
+    result = []
+    for name, value in headers:
+        if name.lower() in _FRAMING_HEADERS:
+            name = "X-Archive-Orig-" + name
+        result.append((name, value))
+    return result
+
+
+@dataclass
+class RecordFactory:
+    """Builds warcio records for HTTP exchanges; clock and ids are injectable."""
+
+    warc_version: str = "1.1"
+    make_record_id: Callable[[], str] | None = None
+    _builder: RecordBuilder = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._builder = RecordBuilder(warc_version=self.warc_version)
+
+    def _warc_headers(self, when: datetime, extra: Mapping[str, str]) -> dict[str, str]:
+        headers = {"WARC-Date": datetime_to_iso_date(_naive_utc(when), use_micros=True)}
+        if self.make_record_id is not None:
+            headers["WARC-Record-ID"] = self.make_record_id()
+        headers.update(extra)
+        return headers
+
+    def warcinfo(self, filename: str, info: Mapping[str, str]) -> Any:
+        return self._builder.create_warcinfo_record(filename, dict(info))
+
+    def response(self, exchange: HttpExchange) -> Any:
+        reason = exchange.reason or _status_reason(exchange.status)
+        http_headers = StatusAndHeaders(
+            f"{exchange.status} {reason}",
+            _archived_response_headers(exchange.response_headers),
+            protocol=exchange.protocol,
+        )
+        extra = {}
+        if exchange.remote_ip:
+            extra["WARC-IP-Address"] = exchange.remote_ip
+        return self._builder.create_warc_record(
+            exchange.url,
+            "response",
+            payload=io.BytesIO(exchange.response_body),
+            length=len(exchange.response_body),
+            http_headers=http_headers,
+            warc_headers_dict=self._warc_headers(exchange.fetched_at, extra),
+        )
+
+    def request(self, exchange: HttpExchange, concurrent_to: str) -> Any:
+        parts = urlsplit(exchange.url)
+        target = parts.path or "/"
+        if parts.query:
+            target += "?" + parts.query
+        headers = list(exchange.request_headers)
+        if not any(name.lower() == "host" for name, _ in headers):
+            headers.insert(0, ("Host", parts.netloc))
+        http_headers = StatusAndHeaders(
+            f"{exchange.method} {target} {exchange.protocol}",
+            headers,
+            is_http_request=True,
+        )
+        return self._builder.create_warc_record(
+            exchange.url,
+            "request",
+            payload=io.BytesIO(exchange.request_body),
+            length=len(exchange.request_body),
+            http_headers=http_headers,
+            warc_headers_dict=self._warc_headers(
+                exchange.fetched_at, {"WARC-Concurrent-To": concurrent_to}
+            ),
+        )
+
+
+def _naive_utc(when: datetime) -> datetime:
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC)
+    return when.replace(tzinfo=None)
+
+
+def _safe_host() -> str:
+    return re.sub(r"[^A-Za-z0-9.-]", "-", socket.gethostname())[:63] or "host"
+
+
+class RotatingWarcWriter:
+    """Appends records to gzip WARC files that rotate at ``max_size`` bytes.
+
+    Files are written as ``NAME.warc.gz.open`` and renamed to ``NAME.warc.gz``
+    when closed (on rotation or :meth:`close`). Each record is flushed before
+    its pointer is returned, so a pointer never refers to bytes still buffered
+    in this process. A warcinfo record starts every file.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        prefix: str = "UIRNEWS",
+        max_size: int = 1_000_000_000,
+        warcinfo: Mapping[str, str] | None = None,
+        factory: RecordFactory | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        if max_size <= 0:
+            raise ValueError("max_size must be positive")
+        self.directory = directory
+        self.prefix = re.sub(r"[^A-Za-z0-9_-]", "-", prefix) or "WARC"
+        self.max_size = max_size
+        self.info = dict(warcinfo or {})
+        self.factory = factory or RecordFactory()
+        self.clock = clock
+        self.closed_files: list[Path] = []
+        self.bytes_written = 0
+        self._serial = 0
+        self._fh: IO[bytes] | None = None
+        self._name: str | None = None
+        self._writer: WARCWriter | None = None
+        self._records_in_file = 0
+        directory.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def current_name(self) -> str | None:
+        """Final name of the file being written, or None when none is open."""
+        return self._name
+
+    def _open(self) -> None:
+        stamp = self.clock().strftime("%Y%m%d%H%M%S%f")[:17]
+        while True:
+            name = f"{self.prefix}-{stamp}-{self._serial:05d}-{_safe_host()}{WARC_SUFFIX}"
+            self._serial += 1
+            try:
+                fh = open(self.directory / (name + OPEN_SUFFIX), "xb")  # noqa: SIM115 - kept open across calls
+            except FileExistsError:
+                continue
+            break
+        self._fh, self._name = fh, name
+        self._writer = WARCWriter(fh, gzip=True, warc_version=self.factory.warc_version)
+        self._records_in_file = 0
+        info = {"software": "uir-news", "format": "WARC File Format 1.1"}
+        info.update(self.info)
+        self._append(self.factory.warcinfo(name, info))
+
+    def _append(self, record: Any) -> WarcPointer:
+        assert self._fh is not None and self._writer is not None and self._name
+        offset = self._fh.tell()
+        self._writer.write_record(record)
+        self._fh.flush()
+        end = self._fh.tell()
+        self.bytes_written += end - offset
+        self._records_in_file += 1
+        return WarcPointer(self._name, offset, end - offset)
+
+    def _ensure_room(self) -> None:
+        if self._fh is not None and self._fh.tell() >= self.max_size:
+            self.close()
+        if self._fh is None:
+            self._open()
+
+    def write_exchange(self, exchange: HttpExchange) -> WrittenExchange:
+        """Write the response record, then its request record, to the same file."""
+        self._ensure_room()
+        response = self.factory.response(exchange)
+        record_id = response.rec_headers.get_header("WARC-Record-ID")
+        digest = response.rec_headers.get_header("WARC-Payload-Digest")
+        response_ptr = self._append(response)
+        request_ptr = self._append(self.factory.request(exchange, record_id))
+        return WrittenExchange(response_ptr, request_ptr, record_id, digest)
+
+    def write_record(self, record: Any) -> WarcPointer:
+        """Write one prebuilt warcio record (e.g. a revisit)."""
+        self._ensure_room()
+        return self._append(record)
+
+    def close(self) -> Path | None:
+        """Close the current file and give it its final name; None if none was open."""
+        if self._fh is None or self._name is None:
+            return None
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self._fh.close()
+        final = self.directory / self._name
+        os.replace(self.directory / (self._name + OPEN_SUFFIX), final)
+        self.closed_files.append(final)
+        self._fh = self._writer = None
+        self._name = None
+        return final
+
+
+def resolve_warc_path(directory: Path, name: str) -> Path:
+    """Path of a WARC named in a pointer: the closed file, or its ``.open`` form."""
+    if Path(name).name != name or not name.endswith(WARC_SUFFIX):
+        raise ValueError(f"not a WARC file name: {name!r}")
+    path = directory / name
+    if not path.exists() and (directory / (name + OPEN_SUFFIX)).exists():
+        return directory / (name + OPEN_SUFFIX)
+    return path
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    """A response record read back from a WARC."""
+
+    url: str
+    record_type: str
+    warc_date: str
+    status: int | None
+    headers: list[tuple[str, str]]
+    body: bytes
+    payload_digest: str | None
+
+
+def read_record(directory: Path, pointer: WarcPointer) -> StoredResponse:
+    """Read the record a pointer refers to; the body is returned content-decoded."""
+    path = resolve_warc_path(directory, pointer.file)
+    with open(path, "rb") as fh:
+        fh.seek(pointer.offset)
+        chunk = io.BytesIO(fh.read(pointer.length))
+    for record in ArchiveIterator(chunk):
+        return _stored(record)
+    raise ValueError(f"no WARC record at {pointer.file}:{pointer.offset}")
+
+
+def _stored(record: Any) -> StoredResponse:
+    http = record.http_headers
+    status = None
+    if http is not None and record.rec_type in {"response", "revisit"}:
+        code = http.get_statuscode()
+        status = int(code) if code and code.isdigit() else None
+    return StoredResponse(
+        url=record.rec_headers.get_header("WARC-Target-URI") or "",
+        record_type=record.rec_type,
+        warc_date=record.rec_headers.get_header("WARC-Date") or "",
+        status=status,
+        headers=list(http.headers) if http is not None else [],
+        body=record.content_stream().read(),
+        payload_digest=record.rec_headers.get_header("WARC-Payload-Digest"),
+    )
+
+
+def iter_records(path: Path) -> Iterator[tuple[WarcPointer, Any, StoredResponse]]:
+    """Yield (pointer, warcio record, decoded content) for every record of a file.
+
+    The record's stream is already consumed: use the StoredResponse for content.
+    """
+    with open(path, "rb") as fh:
+        iterator = ArchiveIterator(fh)
+        for record in iterator:
+            # Reading the content first lets the iterator measure the member.
+            stored = _stored(record)
+            pointer = WarcPointer(
+                path.name.removesuffix(OPEN_SUFFIX),
+                iterator.get_record_offset(),
+                iterator.get_record_length(),
+            )
+            yield pointer, record, stored
+
+
+def list_warcs(directory: Path) -> list[Path]:
+    """Closed WARC files of an archive, sorted by name (hence by time)."""
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.iterdir() if p.name.endswith(WARC_SUFFIX))

@@ -1,0 +1,235 @@
+"""The ``uir-news`` command: a thin layer that maps subcommands onto functions.
+
+Ordinary mistakes (a missing file, a bad URL, an unknown format) end with a
+one-line message on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from archive.paths import ARCHIVE_ENV, ArchiveLayout, default_archive_dir
+from crawler.run import ExitCode
+
+LIVE_START_URL = "https://www.uir.edu.cn/ggyw.htm"
+
+
+class UsageError(Exception):
+    """A mistake in what the user asked for; reported in one line, exit 2."""
+
+
+def _archive_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--archive",
+        type=Path,
+        default=None,
+        help=f"archive directory (default: ${ARCHIVE_ENV} or {default_archive_dir()})",
+    )
+
+
+def _archive_dir(args: argparse.Namespace) -> Path:
+    return Path(args.archive).expanduser() if args.archive else default_archive_dir()
+
+
+def _existing_archive(args: argparse.Namespace) -> ArchiveLayout:
+    layout = ArchiveLayout(_archive_dir(args))
+    if not layout.records_dir.is_dir():
+        raise UsageError(f"no archive at {layout.root} (run `uir-news crawl` first)")
+    return layout
+
+
+def _check_start_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise UsageError(f"--start-url must be an absolute http(s) URL, got {url!r}")
+    return url
+
+
+# -- crawl -------------------------------------------------------------------
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    from crawler.run import CrawlOptions, run_crawl
+
+    options = CrawlOptions(
+        start_url=_check_start_url(args.start_url),
+        archive_dir=_archive_dir(args),
+        log_level="INFO" if args.verbose else "WARNING",
+    )
+    summary = run_crawl(options)
+    if not args.quiet or summary["exit_code"] != ExitCode.OK:
+        print(format_summary(summary), file=sys.stderr if args.quiet else sys.stdout)
+    return int(summary["exit_code"])
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    articles = summary["articles"]
+    warc = summary["warc"]
+    lines = [
+        f"run {summary['run_id']}: {summary['finish_reason']} in {summary['duration_s']:.1f}s",
+        f"  start URL       {summary['start_url']}",
+        f"  archive         {summary['archive']}",
+        f"  requests        {summary['requests']} ({summary['response_bytes']:,} bytes)",
+        f"  listing pages   {summary['listing_pages']}",
+        f"  articles        {articles['seen']} seen, {articles['new_versions']} new versions, "
+        f"{articles['unchanged']} unchanged, {articles['invalid']} invalid",
+        f"  WARC            {len(warc['files'])} file(s), {warc['bytes']:,} bytes, "
+        f"{warc['records']} records",
+        f"  errors          {summary['failures']}",
+    ]
+    for problem in summary["problems"][:20]:
+        lines.append(f"    {problem['reason']}: {problem['url']} {problem['detail']}".rstrip())
+    if len(summary["problems"]) > 20:
+        lines.append(f"    ... {len(summary['problems']) - 20} more in runs/{summary['run_id']}.json")
+    return "\n".join(lines)
+
+
+# -- parse -------------------------------------------------------------------
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    from crawler.extract import NotAnArticle, parse_article
+
+    path = Path(args.file)
+    try:
+        html = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    url = args.url or path.resolve().as_uri()
+    if args.url:
+        _check_start_url(args.url)
+    try:
+        record = parse_article(html, url)
+    except NotAnArticle as exc:
+        print(f"uir-news: {path} is not an article page ({exc.reason})", file=sys.stderr)
+        return 1
+    print(json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True))
+    return 0
+
+
+# -- export ------------------------------------------------------------------
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from archive.export import atomic_output, write_jsonl
+    from archive.store import JsonRecordStore
+
+    layout = _existing_archive(args)
+    if args.format != "jsonl":
+        raise UsageError(f"unknown export format {args.format!r}")
+    store = JsonRecordStore(layout.records_dir)
+    output = Path(args.output) if args.output and args.output != "-" else None
+    with atomic_output(output) as out:
+        count = write_jsonl(store.iter_current(), out)
+    if output is not None:
+        print(f"wrote {count} records to {output}", file=sys.stderr)
+    return 0
+
+
+# -- replica and demo --------------------------------------------------------
+
+
+def cmd_replica(args: argparse.Namespace, rest: list[str]) -> int:
+    from replica.server import main as replica_main
+
+    return replica_main(rest)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from archive.store import JsonRecordStore
+    from crawler.run import CrawlOptions, run_crawl
+    from replica.server import ReplicaServer
+    from replica.site import ReplicaSite
+
+    if args.archive:
+        archive_dir = Path(args.archive).expanduser()
+    else:
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        archive_dir = default_archive_dir().parent / f"demo-{stamp}-{os.getpid()}"
+    site = ReplicaSite()
+    with ReplicaServer(site) as server:
+        print(f"replica site serving {server.start_url}")
+        summary = run_crawl(CrawlOptions(start_url=server.start_url, archive_dir=archive_dir))
+    print(format_summary(summary))
+    seed = next(
+        (
+            r
+            for r in JsonRecordStore(ArchiveLayout(archive_dir).records_dir).iter_current()
+            if "四强" in r["title"]
+        ),
+        None,
+    )
+    if seed is not None:
+        shown = dict(seed)
+        shown["body_html"] = shown["body_html"][:200] + "…"
+        shown["body_text"] = shown["body_text"][:300] + "…"
+        print("\none parsed article:")
+        print(json.dumps(shown, ensure_ascii=False, indent=2, sort_keys=True))
+    return int(summary["exit_code"])
+
+
+# -- entry point -------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="uir-news",
+        description="Archive the 国关要闻 column of 国际关系学院 as JSON records and WARC files.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    crawl = sub.add_parser("crawl", help="crawl the column into the archive")
+    crawl.add_argument("--start-url", default=LIVE_START_URL, help="first listing page")
+    _archive_arg(crawl)
+    crawl.add_argument("-q", "--quiet", action="store_true", help="print only when wrong")
+    crawl.add_argument("-v", "--verbose", action="store_true", help="log every request")
+    crawl.set_defaults(func=cmd_crawl)
+
+    parse = sub.add_parser("parse", help="print the record of one saved article page")
+    parse.add_argument("file", help="saved HTML page")
+    parse.add_argument("--url", help="the page's URL (resolves relative links)")
+    parse.set_defaults(func=cmd_parse)
+
+    export = sub.add_parser("export", help="export one current record per article")
+    _archive_arg(export)
+    export.add_argument("--format", default="jsonl", help="jsonl")
+    export.add_argument("-o", "--output", help="output file (default: standard output)")
+    export.set_defaults(func=cmd_export)
+
+    demo = sub.add_parser("demo", help="crawl the built-in replica site and show the result")
+    _archive_arg(demo)
+    demo.set_defaults(func=cmd_demo)
+
+    sub.add_parser(
+        "replica", help="serve the replica site (see `uir-news replica --help`)", add_help=False
+    ).set_defaults(func=None)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["replica"]:
+        # The replica has its own argument parser; hand it the rest verbatim.
+        return cmd_replica(argparse.Namespace(), argv[1:])
+    args = build_parser().parse_args(argv)
+    try:
+        result: int = args.func(args)
+    except UsageError as exc:
+        print(f"uir-news: {exc}", file=sys.stderr)
+        return int(ExitCode.USAGE)
+    except KeyboardInterrupt:
+        print("uir-news: interrupted", file=sys.stderr)
+        return 130
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""Item pipeline: check each record against the schema and store it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from scrapy import Spider
+from scrapy.exceptions import DropItem
+
+from archive.paths import ArchiveLayout
+from archive.records import validation_errors
+from archive.store import JsonRecordStore, RecordStore
+from crawler.config import archive_dir_from_settings
+from crawler.fields import present_fields
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
+
+
+class ArchivePipeline:
+    """Validate every record (schema v1) and hand it to the record store.
+
+    An invalid record is never stored: it is dropped and reported with its
+    URL, because a half-filled record is a wrong research result.
+    """
+
+    def __init__(self, store: RecordStore, stats: StatsCollector, crawler: Crawler) -> None:
+        self.store = store
+        self.stats = stats
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
+        layout = ArchiveLayout(archive_dir_from_settings(crawler.settings))
+        layout.create()
+        assert crawler.stats is not None
+        return cls(JsonRecordStore(layout.records_dir), crawler.stats, crawler)
+
+    def process_item(self, item: Any, spider: Spider | None = None) -> Any:
+        record: dict[str, Any] = dict(item)
+        errors = validation_errors(record)
+        if errors:
+            self.stats.inc_value("archive/records_invalid")
+            spider_obj = self.crawler.spider
+            report = getattr(spider_obj, "report", None)
+            if report is not None:
+                list(report(record.get("url", "?"), "invalid_record", "; ".join(errors[:3])))
+            raise DropItem(f"invalid record {record.get('url')}: {errors[:3]}")
+        stored = self.store.put(record)
+        self.stats.inc_value(
+            "archive/records_written" if stored.created else "archive/records_unchanged"
+        )
+        self.stats.inc_value("extract/records")
+        for name in present_fields(record):
+            self.stats.inc_value(f"extract/field_present/{name}")
+        return item

@@ -1,0 +1,132 @@
+"""Running one crawl in this process and summarizing it.
+
+:func:`run_crawl` is what ``uir-news crawl`` and ``uir-news demo`` call. It
+builds Scrapy settings from :mod:`crawler.settings` plus the options given,
+runs the ``gxyw`` spider to completion, and returns the run summary, which is
+also written atomically to ``runs/{run_id}.json`` in the archive.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings
+
+from archive.fsutil import atomic_write_text
+from archive.paths import ArchiveLayout
+from archive.records import dumps
+from crawler.fields import TRACKED_FIELDS
+from crawler.spiders.gxyw import GxywSpider
+
+
+class ExitCode(enum.IntEnum):
+    """Exit codes of ``uir-news crawl``: documented in the README for cron."""
+
+    OK = 0
+    PARTIAL = 1  # some pages could not be archived; the rest is safe
+    USAGE = 2  # bad command line or input
+    LAYOUT_ALARM = 3  # a normally present field vanished: the site was redesigned
+    LOCKED = 4  # another run holds the archive's lock
+    FAILED = 5  # nothing could be crawled (start page unreachable, ...)
+
+
+#: Reasons that mean an article (or listing page) was lost for this run.
+FAILURE_REASONS_PREFIXES = ("fetch_failed", "http_", "listing_http_", "invalid_record")
+FAILURE_REASONS = frozenset({"not_found", "js_challenge", "no_article_content"})
+
+
+@dataclass
+class CrawlOptions:
+    start_url: str
+    archive_dir: Path
+    log_level: str = "WARNING"
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+def build_settings(options: CrawlOptions) -> Settings:
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    settings.set("UIR_NEWS_ARCHIVE_DIR", str(options.archive_dir), priority="cmdline")
+    settings.set("UIR_NEWS_START_URL", options.start_url, priority="cmdline")
+    settings.set("LOG_LEVEL", options.log_level, priority="cmdline")
+    for key, value in options.settings.items():
+        settings.set(key, value, priority="cmdline")
+    return settings
+
+
+def _is_failure(reason: str) -> bool:
+    return reason in FAILURE_REASONS or reason.startswith(FAILURE_REASONS_PREFIXES)
+
+
+def run_crawl(options: CrawlOptions) -> dict[str, Any]:
+    """Crawl ``options.start_url`` into the archive; return the run summary."""
+    layout = ArchiveLayout(options.archive_dir)
+    layout.create()
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+    started = datetime.now(UTC)
+    cpu_start, wall_start = time.process_time(), time.perf_counter()
+
+    process = CrawlerProcess(build_settings(options), install_root_handler=True)
+    crawler = process.create_crawler(GxywSpider)
+    process.crawl(crawler, start_url=options.start_url)
+    process.start()
+
+    stats: dict[str, Any] = crawler.stats.get_stats() if crawler.stats else {}
+    spider = crawler.spider
+    problems: list[dict[str, Any]] = list(getattr(spider, "problems", []))
+    external: list[dict[str, Any]] = list(getattr(spider, "external_links", []))
+    records = int(stats.get("extract/records", 0))
+    failures = [p for p in problems if _is_failure(p["reason"])]
+    problem_counts: dict[str, int] = {}
+    for problem in problems:
+        problem_counts[problem["reason"]] = problem_counts.get(problem["reason"], 0) + 1
+
+    summary: dict[str, Any] = {
+        "run_id": run_id,
+        "start_url": options.start_url,
+        "archive": str(options.archive_dir),
+        "started_at": started.isoformat(timespec="seconds"),
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "duration_s": round(time.perf_counter() - wall_start, 3),
+        "cpu_s": round(time.process_time() - cpu_start, 3),
+        "finish_reason": stats.get("finish_reason"),
+        "requests": int(stats.get("downloader/request_count", 0)),
+        "responses": int(stats.get("downloader/response_count", 0)),
+        "response_bytes": int(stats.get("downloader/response_bytes", 0)),
+        "listing_pages": int(stats.get("crawl/listing_pages", 0)),
+        "articles": {
+            "seen": records,
+            "new_versions": int(stats.get("archive/records_written", 0)),
+            "unchanged": int(stats.get("archive/records_unchanged", 0)),
+            "invalid": int(stats.get("archive/records_invalid", 0)),
+        },
+        "warc": {
+            "files": list(stats.get("archive/warc_files", [])),
+            "bytes": int(stats.get("archive/warc_bytes", 0)),
+            "records": int(stats.get("archive/warc_records", 0)),
+        },
+        "field_fill": {
+            name: int(stats.get(f"extract/field_present/{name}", 0)) for name in TRACKED_FIELDS
+        },
+        "problem_counts": problem_counts,
+        "problems": problems,
+        "failures": len(failures),
+        "external_items": external,
+        "pid": os.getpid(),
+    }
+    if records == 0 and summary["listing_pages"] == 0:
+        summary["exit_code"] = int(ExitCode.FAILED)
+    elif failures:
+        summary["exit_code"] = int(ExitCode.PARTIAL)
+    else:
+        summary["exit_code"] = int(ExitCode.OK)
+    atomic_write_text(layout.runs_dir / f"{run_id}.json", dumps(summary) + "\n")
+    return summary

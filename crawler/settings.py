@@ -1,0 +1,88 @@
+"""Scrapy settings for the uir-news crawler.
+
+Our own settings carry the ``UIR_NEWS_`` prefix; each is documented here with
+its default. Everything else is stock Scrapy, set for a polite crawl of a
+remote university site. Crawls of a loopback host (the replica site) are sped
+up per request by :class:`crawler.middlewares.LoopbackFullSpeedMiddleware`, not
+by changing these values, so the same settings serve the live site and tests.
+"""
+
+from __future__ import annotations
+
+BOT_NAME = "uir-news"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+# --- Our settings -----------------------------------------------------------
+
+#: Live start URL: page 1 of the 国关要闻 column. Overridden by ``-a start_url=``.
+UIR_NEWS_START_URL = "https://www.uir.edu.cn/ggyw.htm"
+
+#: Archive directory (WARC files, records, run summaries). ``None`` means the
+#: default from :func:`archive.paths.default_archive_dir`.
+UIR_NEWS_ARCHIVE_DIR: str | None = None
+
+#: Rotate a WARC file once it reaches this many bytes (1 GB).
+UIR_NEWS_WARC_MAX_SIZE = 1_000_000_000
+
+#: Prefix of WARC file names: ``{prefix}-{timestamp}-{serial}-{host}.warc.gz``.
+UIR_NEWS_WARC_PREFIX = "UIRNEWS"
+
+#: Download slot that LoopbackFullSpeedMiddleware puts loopback requests in.
+UIR_NEWS_LOOPBACK_SLOT = "uir-news-loopback"
+
+#: Fetch the VSB view counter (dynclicks.jsp) for each article. Off by default:
+#: it is one extra request per article and the number changes all the time.
+UIR_NEWS_FETCH_VIEW_COUNT = False
+
+# --- Identity and politeness -------------------------------------------------
+
+USER_AGENT = (
+    "uir-news/0.1 (+https://github.com/uir-news/uir-news; "
+    "archiver of the UIR 国关要闻 column for research)"
+)
+ROBOTSTXT_OBEY = True
+
+# One request at a time per host, adapted to the server's latency.
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 1
+DOWNLOAD_DELAY = 1.0
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 2.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+
+# Transient failures (5xx, timeouts, resets) are retried; 429 too.
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+DOWNLOAD_TIMEOUT = 30
+
+# A page is a few hundred KB; anything this large is not an article.
+DOWNLOAD_MAXSIZE = 20 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 5 * 1024 * 1024
+
+# Loopback hosts (the replica site) are ours: full speed, no delay.
+DOWNLOAD_SLOTS = {UIR_NEWS_LOOPBACK_SLOT: {"concurrency": 16, "delay": 0.0}}
+
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+
+DOWNLOADER_MIDDLEWARES = {
+    # Before robots.txt (100) so the robots.txt request is sped up as well.
+    "crawler.middlewares.LoopbackFullSpeedMiddleware": 10,
+    # Downloader side of everything else: sees the bytes exactly as the server
+    # sent them, before decompression, and every retried or redirected response.
+    "crawler.middlewares.WarcCaptureMiddleware": 950,
+}
+
+ITEM_PIPELINES = {
+    "crawler.pipelines.ArchivePipeline": 300,
+}
+
+# 404/412 pages reach the spider so it can report them with a reason.
+HTTPERROR_ALLOWED_CODES = [404, 410, 412]
+
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"
