@@ -80,6 +80,7 @@ class WrittenExchange:
     request: WarcPointer
     record_id: str
     payload_digest: str
+    warc_date: str
 
 
 def _status_reason(status: int) -> str:
@@ -116,7 +117,7 @@ class RecordFactory:
         self._builder = RecordBuilder(warc_version=self.warc_version)
 
     def _warc_headers(self, when: datetime, extra: Mapping[str, str]) -> dict[str, str]:
-        headers = {"WARC-Date": datetime_to_iso_date(_naive_utc(when), use_micros=True)}
+        headers = {"WARC-Date": warc_date(when)}
         if self.make_record_id is not None:
             headers["WARC-Record-ID"] = self.make_record_id()
         headers.update(extra)
@@ -144,6 +145,40 @@ class RecordFactory:
             warc_headers_dict=self._warc_headers(exchange.fetched_at, extra),
         )
 
+    def revisit(
+        self,
+        exchange: HttpExchange,
+        *,
+        refers_to_uri: str,
+        refers_to_date: str,
+        refers_to_id: str,
+        payload_digest: str,
+        not_modified: bool,
+    ) -> Any:
+        """A revisit record for an unchanged fetch: HTTP headers kept, payload not.
+
+        ``not_modified`` (the server answered 304) selects the
+        server-not-modified profile, otherwise identical-payload-digest.
+        """
+        reason = exchange.reason or _status_reason(exchange.status)
+        http_headers = StatusAndHeaders(
+            f"{exchange.status} {reason}",
+            _archived_response_headers(exchange.response_headers),
+            protocol=exchange.protocol,
+        )
+        record = self._builder.create_revisit_record(
+            exchange.url,
+            payload_digest,
+            refers_to_uri,
+            refers_to_date,
+            http_headers=http_headers,
+            warc_headers_dict=self._warc_headers(exchange.fetched_at, {}),
+        )
+        record.rec_headers.add_header("WARC-Refers-To", refers_to_id)
+        profile = REVISIT_NOT_MODIFIED if not_modified else REVISIT_IDENTICAL
+        record.rec_headers.replace_header("WARC-Profile", profile)
+        return record
+
     def request(self, exchange: HttpExchange, concurrent_to: str) -> Any:
         parts = urlsplit(exchange.url)
         target = parts.path or "/"
@@ -167,6 +202,15 @@ class RecordFactory:
                 exchange.fetched_at, {"WARC-Concurrent-To": concurrent_to}
             ),
         )
+
+
+REVISIT_NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
+REVISIT_IDENTICAL = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
+
+
+def warc_date(when: datetime) -> str:
+    """The WARC-Date of a fetch at ``when`` (UTC, microseconds when non-zero)."""
+    return str(datetime_to_iso_date(_naive_utc(when), use_micros=True))
 
 
 def _naive_utc(when: datetime) -> datetime:
@@ -261,12 +305,34 @@ class RotatingWarcWriter:
         digest = response.rec_headers.get_header("WARC-Payload-Digest")
         response_ptr = self._append(response)
         request_ptr = self._append(self.factory.request(exchange, record_id))
-        return WrittenExchange(response_ptr, request_ptr, record_id, digest)
+        date = response.rec_headers.get_header("WARC-Date")
+        return WrittenExchange(response_ptr, request_ptr, record_id, digest, date)
 
-    def write_record(self, record: Any) -> WarcPointer:
-        """Write one prebuilt warcio record (e.g. a revisit)."""
+    def write_revisit(
+        self,
+        exchange: HttpExchange,
+        *,
+        refers_to_uri: str,
+        refers_to_date: str,
+        refers_to_id: str,
+        payload_digest: str,
+        not_modified: bool,
+    ) -> WrittenExchange:
+        """Write a revisit record (see :meth:`RecordFactory.revisit`) and its request."""
         self._ensure_room()
-        return self._append(record)
+        revisit = self.factory.revisit(
+            exchange,
+            refers_to_uri=refers_to_uri,
+            refers_to_date=refers_to_date,
+            refers_to_id=refers_to_id,
+            payload_digest=payload_digest,
+            not_modified=not_modified,
+        )
+        record_id = revisit.rec_headers.get_header("WARC-Record-ID")
+        revisit_ptr = self._append(revisit)
+        request_ptr = self._append(self.factory.request(exchange, record_id))
+        date = revisit.rec_headers.get_header("WARC-Date")
+        return WrittenExchange(revisit_ptr, request_ptr, record_id, payload_digest, date)
 
     def close(self) -> Path | None:
         """Close the current file and give it its final name; None if none was open."""

@@ -57,14 +57,27 @@ def _check_start_url(url: str) -> str:
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
+    from archive.lock import LockHeld
     from crawler.run import CrawlOptions, run_crawl
 
+    if args.recent_days < 0 or args.recheck_hours < 0 or args.overlap < 0:
+        raise UsageError("--recent-days, --recheck-hours and --overlap must not be negative")
     options = CrawlOptions(
         start_url=_check_start_url(args.start_url),
         archive_dir=_archive_dir(args),
         log_level="INFO" if args.verbose else "WARNING",
+        settings={
+            "UIR_NEWS_FULL_WALK": args.full,
+            "UIR_NEWS_RECENT_DAYS": args.recent_days,
+            "UIR_NEWS_RECHECK_HOURS": args.recheck_hours,
+            "UIR_NEWS_OVERLAP_PAGES": args.overlap,
+        },
     )
-    summary = run_crawl(options)
+    try:
+        summary = run_crawl(options)
+    except LockHeld as exc:
+        print(f"uir-news: {exc}; not starting a second run", file=sys.stderr)
+        return int(ExitCode.LOCKED)
     if not args.quiet or summary["exit_code"] != ExitCode.OK:
         print(format_summary(summary), file=sys.stderr if args.quiet else sys.stdout)
     return int(summary["exit_code"])
@@ -85,10 +98,14 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"{warc['records']} records",
         f"  errors          {summary['failures']}",
     ]
+    for alarm in summary.get("alarms", []):
+        lines.append(f"  LAYOUT ALARM    {alarm}")
     for problem in summary["problems"][:20]:
         lines.append(f"    {problem['reason']}: {problem['url']} {problem['detail']}".rstrip())
     if len(summary["problems"]) > 20:
-        lines.append(f"    ... {len(summary['problems']) - 20} more in runs/{summary['run_id']}.json")
+        lines.append(
+            f"    ... {len(summary['problems']) - 20} more in runs/{summary['run_id']}.json"
+        )
     return "\n".join(lines)
 
 
@@ -189,6 +206,27 @@ def build_parser() -> argparse.ArgumentParser:
     crawl = sub.add_parser("crawl", help="crawl the column into the archive")
     crawl.add_argument("--start-url", default=LIVE_START_URL, help="first listing page")
     _archive_arg(crawl)
+    crawl.add_argument(
+        "--full", action="store_true", help="walk every listing page, not just the new ones"
+    )
+    crawl.add_argument(
+        "--recent-days",
+        type=int,
+        default=14,
+        help="re-check articles published within this many days for edits (default 14)",
+    )
+    crawl.add_argument(
+        "--recheck-hours",
+        type=float,
+        default=12.0,
+        help="re-check a recent article at most this often (default 12)",
+    )
+    crawl.add_argument(
+        "--overlap",
+        type=int,
+        default=1,
+        help="listing pages to read past the first already-archived article (default 1)",
+    )
     crawl.add_argument("-q", "--quiet", action="store_true", help="print only when wrong")
     crawl.add_argument("-v", "--verbose", action="store_true", help="log every request")
     crawl.set_defaults(func=cmd_crawl)

@@ -33,3 +33,48 @@ def present_fields(record: dict[str, Any]) -> list[str]:
         if value not in (None, "", [], {}):
             present.append(name)
     return present
+
+
+#: Fill rates assumed before an archive has history: every article page has
+#: a title, a date and a body, whatever the template.
+DEFAULT_NORMAL_RATES = {"title": 1.0, "published_at": 1.0, "body_text": 1.0}
+
+#: A field counts as "normally present" at or above this historical rate...
+NORMAL_RATE = 0.9
+#: ...and raises the alarm when this run fills it at most this share of that.
+ALARM_RATIO = 0.5
+#: Fewer new records than this say nothing about a redesign.
+ALARM_MIN_RECORDS = 5
+
+
+def baseline_rates(history: list[dict[str, Any]], min_records: int = 20) -> dict[str, float]:
+    """Fill rates over earlier runs' summaries, or the defaults without enough history."""
+    records = sum(int(s.get("articles", {}).get("seen", 0)) for s in history)
+    if records < min_records:
+        return dict(DEFAULT_NORMAL_RATES)
+    rates = {}
+    for name in TRACKED_FIELDS:
+        filled = sum(int(s.get("field_fill", {}).get(name, 0)) for s in history)
+        rates[name] = filled / records
+    return rates
+
+
+def layout_alarms(fill: dict[str, int], records: int, baseline: dict[str, float]) -> list[str]:
+    """Messages for fields normally present that this run mostly lacks.
+
+    This is how a redesign of the site shows: the parser still runs, but a
+    field it used to find (the reviewers, the date) goes missing on many pages.
+    """
+    if records < ALARM_MIN_RECORDS:
+        return []
+    alarms = []
+    for name, normal in baseline.items():
+        if normal < NORMAL_RATE:
+            continue
+        rate = fill.get(name, 0) / records
+        if rate <= normal * ALARM_RATIO:
+            alarms.append(
+                f"field {name!r} found on {fill.get(name, 0)}/{records} new pages "
+                f"({rate:.0%}), normally {normal:.0%}: the page layout may have changed"
+            )
+    return alarms

@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import ipaddress
-import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from scrapy import Request, Spider, signals
+from scrapy import Request, Spider
 from scrapy.http import Response
 from scrapy.utils.httpobj import urlparse_cached
 
-from archive.paths import ArchiveLayout
-from archive.warc import HttpExchange, RotatingWarcWriter
-from crawler.config import archive_dir_from_settings
+from archive.session import ArchiveSession, PreviousCapture, sha1_digest
+from archive.warc import HttpExchange
+from crawler.archiving import session_for
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
-
-logger = logging.getLogger(__name__)
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -73,33 +70,20 @@ class WarcCaptureMiddleware:
     body before decompression and sees responses that are later retried or
     redirected. The response record's pointer is put in ``request.meta["warc"]``
     (and the fetch time in ``request.meta["fetched_at"]``) for the spider.
+
+    A re-check of a known page (``request.meta["previous_capture"]`` set by the
+    spider) that comes back 304, or 200 with a byte-identical payload, is
+    stored as a revisit record and flagged ``request.meta["unchanged"]``.
     """
 
-    def __init__(self, writer: RotatingWarcWriter, stats: StatsCollector) -> None:
-        self.writer = writer
+    def __init__(self, session: ArchiveSession, stats: StatsCollector) -> None:
+        self.session = session
         self.stats = stats
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcCaptureMiddleware:
-        settings = crawler.settings
-        layout = ArchiveLayout(archive_dir_from_settings(settings))
-        layout.create()
         assert crawler.stats is not None
-        writer = RotatingWarcWriter(
-            layout.warc_dir,
-            prefix=settings.get("UIR_NEWS_WARC_PREFIX", "UIRNEWS"),
-            max_size=settings.getint("UIR_NEWS_WARC_MAX_SIZE", 1_000_000_000),
-            warcinfo={
-                "software": "uir-news (Scrapy, warcio)",
-                "http-header-user-agent": settings.get("USER_AGENT", ""),
-                "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
-                "isPartOf": "uir-news 国关要闻",
-                "description": "Snapshots of the 国关要闻 column of 国际关系学院",
-            },
-        )
-        middleware = cls(writer, crawler.stats)
-        crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
-        return middleware
+        return cls(session_for(crawler), crawler.stats)
 
     def process_response(
         self, request: Request, response: Response, spider: Spider | None = None
@@ -117,19 +101,22 @@ class WarcCaptureMiddleware:
             protocol=response.protocol or "HTTP/1.1",
             remote_ip=str(response.ip_address) if response.ip_address else None,
         )
-        written = self.writer.write_exchange(exchange)
+        previous: PreviousCapture | None = request.meta.get("previous_capture")
+        unchanged = previous is not None and (
+            response.status == 304
+            or (response.status == 200 and sha1_digest(response.body) == previous.payload_digest)
+        )
+        if previous is not None and unchanged:
+            written = self.session.write_revisit(
+                exchange, previous, not_modified=response.status == 304
+            )
+            self.stats.inc_value("archive/warc_revisits")
+        else:
+            written = self.session.write_exchange(exchange)
+            self.stats.inc_value("archive/warc_response_bytes", len(response.body))
+        request.meta["unchanged"] = unchanged
         request.meta["warc"] = written.response.as_dict()
         request.meta["warc_record_id"] = written.record_id
-        request.meta["fetched_at"] = fetched_at.isoformat(timespec="seconds").replace(
-            "+00:00", "Z"
-        )
+        request.meta["fetched_at"] = fetched_at.isoformat(timespec="seconds").replace("+00:00", "Z")
         self.stats.inc_value("archive/warc_records", 2)
-        self.stats.inc_value("archive/warc_response_bytes", len(response.body))
         return response
-
-    def spider_closed(self, spider: Spider, reason: str) -> None:
-        closed = self.writer.close()
-        if closed is not None:
-            logger.info("Closed WARC %s", closed)
-        self.stats.set_value("archive/warc_files", [p.name for p in self.writer.closed_files])
-        self.stats.set_value("archive/warc_bytes", self.writer.bytes_written)

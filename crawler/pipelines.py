@@ -7,10 +7,9 @@ from typing import TYPE_CHECKING, Any
 from scrapy import Spider
 from scrapy.exceptions import DropItem
 
-from archive.paths import ArchiveLayout
 from archive.records import validation_errors
-from archive.store import JsonRecordStore, RecordStore
-from crawler.config import archive_dir_from_settings
+from archive.session import ArchiveSession
+from crawler.archiving import session_for
 from crawler.fields import present_fields
 
 if TYPE_CHECKING:
@@ -19,23 +18,21 @@ if TYPE_CHECKING:
 
 
 class ArchivePipeline:
-    """Validate every record (schema v1) and hand it to the record store.
+    """Validate every record (schema v1) and hand it to the archive session.
 
     An invalid record is never stored: it is dropped and reported with its
     URL, because a half-filled record is a wrong research result.
     """
 
-    def __init__(self, store: RecordStore, stats: StatsCollector, crawler: Crawler) -> None:
-        self.store = store
+    def __init__(self, session: ArchiveSession, stats: StatsCollector, crawler: Crawler) -> None:
+        self.session = session
         self.stats = stats
         self.crawler = crawler
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
-        layout = ArchiveLayout(archive_dir_from_settings(crawler.settings))
-        layout.create()
         assert crawler.stats is not None
-        return cls(JsonRecordStore(layout.records_dir), crawler.stats, crawler)
+        return cls(session_for(crawler), crawler.stats, crawler)
 
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
         record: dict[str, Any] = dict(item)
@@ -47,10 +44,12 @@ class ArchivePipeline:
             if report is not None:
                 list(report(record.get("url", "?"), "invalid_record", "; ".join(errors[:3])))
             raise DropItem(f"invalid record {record.get('url')}: {errors[:3]}")
-        stored = self.store.put(record)
+        _, result = self.session.store_record(record)
         self.stats.inc_value(
-            "archive/records_written" if stored.created else "archive/records_unchanged"
+            "archive/records_written" if result.new_version else "archive/records_unchanged"
         )
+        if result.new_version and not result.new_article:
+            self.stats.inc_value("archive/records_edited")
         self.stats.inc_value("extract/records")
         for name in present_fields(record):
             self.stats.inc_value(f"extract/field_present/{name}")

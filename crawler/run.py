@@ -9,6 +9,8 @@ also written atomically to ``runs/{run_id}.json`` in the archive.
 from __future__ import annotations
 
 import enum
+import json
+import logging
 import os
 import time
 import uuid
@@ -20,11 +22,17 @@ from typing import Any
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
+from archive import catalog
 from archive.fsutil import atomic_write_text
+from archive.lock import ArchiveLock
 from archive.paths import ArchiveLayout
 from archive.records import dumps
-from crawler.fields import TRACKED_FIELDS
+from archive.recovery import rebuild, repair_open_warcs
+from crawler.archiving import search_indexer
+from crawler.fields import TRACKED_FIELDS, baseline_rates, layout_alarms
 from crawler.spiders.gxyw import GxywSpider
+
+logger = logging.getLogger(__name__)
 
 
 class ExitCode(enum.IntEnum):
@@ -66,13 +74,51 @@ def _is_failure(reason: str) -> bool:
     return reason in FAILURE_REASONS or reason.startswith(FAILURE_REASONS_PREFIXES)
 
 
+def _recent_summaries(layout: ArchiveLayout, limit: int = 20) -> list[dict[str, Any]]:
+    paths = sorted(layout.runs_dir.glob("*.json"))[-limit:]
+    summaries = []
+    for path in paths:
+        try:
+            summaries.append(json.loads(path.read_text("utf-8")))
+        except (OSError, json.JSONDecodeError):
+            continue
+    return summaries
+
+
+def recover_if_needed(layout: ArchiveLayout, lock: ArchiveLock) -> dict[str, Any] | None:
+    """After a killed run: close its WARC and rebuild the catalog from the files."""
+    open_files = list(layout.warc_dir.glob("*.warc.gz.open"))
+    if lock.stale_holder is None and not open_files:
+        return None
+    logger.warning(
+        "Previous run (pid %s) did not finish; repairing the archive at %s",
+        (lock.stale_holder or {}).get("pid", "?"),
+        layout.root,
+    )
+    report = repair_open_warcs(layout.warc_dir)
+    counts = rebuild(layout, on_record=search_indexer())
+    return {"previous_run": lock.stale_holder, **report.as_dict(), "rebuilt": counts}
+
+
 def run_crawl(options: CrawlOptions) -> dict[str, Any]:
-    """Crawl ``options.start_url`` into the archive; return the run summary."""
+    """Crawl ``options.start_url`` into the archive; return the run summary.
+
+    Raises :class:`archive.lock.LockHeld` when another run holds the archive.
+    """
     layout = ArchiveLayout(options.archive_dir)
     layout.create()
+    with ArchiveLock(layout.lock_path) as lock:
+        recovery = recover_if_needed(layout, lock)
+        return _crawl_locked(options, layout, recovery)
+
+
+def _crawl_locked(
+    options: CrawlOptions, layout: ArchiveLayout, recovery: dict[str, Any] | None
+) -> dict[str, Any]:
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
     started = datetime.now(UTC)
     cpu_start, wall_start = time.process_time(), time.perf_counter()
+    history = _recent_summaries(layout)
 
     process = CrawlerProcess(build_settings(options), install_root_handler=True)
     crawler = process.create_crawler(GxywSpider)
@@ -88,6 +134,10 @@ def run_crawl(options: CrawlOptions) -> dict[str, Any]:
     problem_counts: dict[str, int] = {}
     for problem in problems:
         problem_counts[problem["reason"]] = problem_counts.get(problem["reason"], 0) + 1
+    field_fill = {
+        name: int(stats.get(f"extract/field_present/{name}", 0)) for name in TRACKED_FIELDS
+    }
+    alarms = layout_alarms(field_fill, records, baseline_rates(history))
 
     summary: dict[str, Any] = {
         "run_id": run_id,
@@ -98,6 +148,7 @@ def run_crawl(options: CrawlOptions) -> dict[str, Any]:
         "duration_s": round(time.perf_counter() - wall_start, 3),
         "cpu_s": round(time.process_time() - cpu_start, 3),
         "finish_reason": stats.get("finish_reason"),
+        "walk": "full" if getattr(spider, "full_walk", True) else "incremental",
         "requests": int(stats.get("downloader/request_count", 0)),
         "responses": int(stats.get("downloader/response_count", 0)),
         "response_bytes": int(stats.get("downloader/response_bytes", 0)),
@@ -105,28 +156,48 @@ def run_crawl(options: CrawlOptions) -> dict[str, Any]:
         "articles": {
             "seen": records,
             "new_versions": int(stats.get("archive/records_written", 0)),
-            "unchanged": int(stats.get("archive/records_unchanged", 0)),
+            "edited": int(stats.get("archive/records_edited", 0)),
+            "unchanged": int(stats.get("archive/records_unchanged", 0))
+            + int(stats.get("crawl/unchanged", 0)),
+            "rechecked": int(stats.get("crawl/rechecks", 0)),
             "invalid": int(stats.get("archive/records_invalid", 0)),
         },
         "warc": {
             "files": list(stats.get("archive/warc_files", [])),
             "bytes": int(stats.get("archive/warc_bytes", 0)),
             "records": int(stats.get("archive/warc_records", 0)),
+            "revisits": int(stats.get("archive/warc_revisits", 0)),
         },
-        "field_fill": {
-            name: int(stats.get(f"extract/field_present/{name}", 0)) for name in TRACKED_FIELDS
-        },
+        "field_fill": field_fill,
+        "alarms": alarms,
         "problem_counts": problem_counts,
         "problems": problems,
         "failures": len(failures),
         "external_items": external,
+        "recovery": recovery,
         "pid": os.getpid(),
     }
     if records == 0 and summary["listing_pages"] == 0:
         summary["exit_code"] = int(ExitCode.FAILED)
+    elif alarms:
+        summary["exit_code"] = int(ExitCode.LAYOUT_ALARM)
     elif failures:
         summary["exit_code"] = int(ExitCode.PARTIAL)
     else:
         summary["exit_code"] = int(ExitCode.OK)
+
+    walked_everything = (
+        summary["walk"] == "full"
+        and summary["finish_reason"] == "finished"
+        and not getattr(spider, "listing_failed", False)
+    )
     atomic_write_text(layout.runs_dir / f"{run_id}.json", dumps(summary) + "\n")
+    conn = catalog.connect(layout.catalog_path)
+    try:
+        with catalog.transaction(conn):
+            if walked_everything:
+                catalog.set_meta(conn, "walk_complete", "1")
+            catalog.record_run(conn, summary)
+    finally:
+        conn.close()
     return summary

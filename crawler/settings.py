@@ -31,6 +31,21 @@ UIR_NEWS_WARC_PREFIX = "UIRNEWS"
 #: Download slot that LoopbackFullSpeedMiddleware puts loopback requests in.
 UIR_NEWS_LOOPBACK_SLOT = "uir-news-loopback"
 
+#: Walk every listing page even when the archive is up to date (``--full``).
+#: The first run, and the first run after a crash, always walk everything.
+UIR_NEWS_FULL_WALK = False
+
+#: Incremental runs stop this many listing pages after the first page that
+#: holds an already-archived article: page numbers shift as articles appear.
+UIR_NEWS_OVERLAP_PAGES = 1
+
+#: Articles published within this many days are re-checked for edits with
+#: conditional requests (If-None-Match / If-Modified-Since).
+UIR_NEWS_RECENT_DAYS = 14
+
+#: ...but no more often than once per this many hours.
+UIR_NEWS_RECHECK_HOURS = 12.0
+
 #: Fetch the VSB view counter (dynclicks.jsp) for each article. Off by default:
 #: it is one extra request per article and the number changes all the time.
 UIR_NEWS_FETCH_VIEW_COUNT = False
@@ -64,6 +79,10 @@ DOWNLOAD_WARNSIZE = 5 * 1024 * 1024
 
 # Loopback hosts (the replica site) are ours: full speed, no delay.
 DOWNLOAD_SLOTS = {UIR_NEWS_LOOPBACK_SLOT: {"concurrency": 16, "delay": 0.0}}
+
+# A bound on pages per run, so a runaway crawl (a listing that links to
+# itself with new query strings, say) ends by itself.
+CLOSESPIDER_PAGECOUNT = 200_000
 
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False

@@ -1,15 +1,27 @@
 """The 国关要闻 spider: crawl policy only.
 
-It walks the column's listing pages from the first, follows every article
-link once (Scrapy's duplicate filter), never leaves the start URL's host, and
-hands each article page to the pure extractor in :mod:`crawler.extract`.
-Pages that are not articles are reported with a reason, never stored as
-records.
+It walks the column's listing pages from the first, follows article links on
+the start URL's host, and hands each article page to the pure extractor in
+:mod:`crawler.extract`. Pages that are not articles are reported with a
+reason, never stored as records.
+
+What to fetch (the archive is asked through :class:`ArchiveSession`):
+
+* a **full walk** follows every listing page and fetches every article not
+  yet archived. It happens with ``UIR_NEWS_FULL_WALK`` (``--full``), on the
+  first run, and after a run that did not finish cleanly;
+* otherwise an **incremental** walk stops ``UIR_NEWS_OVERLAP_PAGES`` pages
+  after the first listing page that holds an already-archived article, so a
+  run with nothing new costs robots.txt plus two listing pages;
+* archived articles published within ``UIR_NEWS_RECENT_DAYS`` are re-checked
+  with conditional requests at most every ``UIR_NEWS_RECHECK_HOURS``; an
+  unchanged answer becomes a WARC revisit, an edit becomes a new version.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,6 +29,8 @@ import scrapy
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
+from archive.session import ArchiveSession, ArticleState
+from crawler.archiving import session_for
 from crawler.extract import (
     ListingItem,
     NotAnArticle,
@@ -25,6 +39,9 @@ from crawler.extract import (
     parse_article,
     parse_listing,
 )
+
+# Statuses the article callback wants to see, to report them with a reason.
+_ARTICLE_STATUSES = [304, 404, 410, 412]
 
 
 class GxywSpider(scrapy.Spider):
@@ -35,23 +52,39 @@ class GxywSpider(scrapy.Spider):
         self.start_url = start_url
         self.problems: list[dict[str, Any]] = []
         self.external_links: list[dict[str, Any]] = []
+        self.full_walk = True
+        self.listing_failed = False
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> GxywSpider:
         spider: GxywSpider = super().from_crawler(crawler, *args, **kwargs)
+        settings = crawler.settings
         if not spider.start_url:
-            spider.start_url = crawler.settings.get("UIR_NEWS_START_URL")
+            spider.start_url = settings.get("UIR_NEWS_START_URL")
         parts = urlsplit(spider.start_url or "")
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise ValueError(f"start URL must be an absolute http(s) URL: {spider.start_url!r}")
         # OffsiteMiddleware keeps the crawl on the start URL's host.
         spider.allowed_domains = [parts.hostname]
+        spider.archive = session_for(crawler)
+        spider.full_walk = (
+            settings.getbool("UIR_NEWS_FULL_WALK") or not spider.archive.walk_complete()
+        )
+        spider.overlap_pages = settings.getint("UIR_NEWS_OVERLAP_PAGES", 1)
+        spider.recent_days = settings.getint("UIR_NEWS_RECENT_DAYS", 14)
+        spider.recheck_after = timedelta(hours=settings.getfloat("UIR_NEWS_RECHECK_HOURS", 12.0))
         return spider
+
+    allowed_domains: list[str]
+    archive: ArchiveSession
+    overlap_pages: int
+    recent_days: int
+    recheck_after: timedelta
 
     async def start(self) -> AsyncIterator[Any]:
         assert self.start_url
         yield scrapy.Request(
-            self.start_url, callback=self.parse_listing_page, errback=self.on_error
+            self.start_url, callback=self.parse_listing_page, errback=self.on_listing_error
         )
 
     # -- listing pages --------------------------------------------------------
@@ -59,51 +92,125 @@ class GxywSpider(scrapy.Spider):
     def parse_listing_page(self, response: Response) -> Iterator[Any]:
         self.crawler.stats.inc_value("crawl/listing_pages")
         if response.status != 200:
-            yield from self.report(response.url, f"listing_http_{response.status}")
+            self.listing_failed = True
+            self.report(response.url, f"listing_http_{response.status}")
             return
         page = parse_listing(response.body, response.url)
         if not page.items:
-            yield from self.report(response.url, "listing_without_items")
+            self.listing_failed = True
+            self.report(response.url, "listing_without_items")
         host = urlsplit(response.url).hostname
+        new_items = known_items = 0
         for item in page.items:
-            if item.kind == "article" and urlsplit(item.url).hostname == host:
-                yield response.follow(
-                    item.url,
-                    callback=self.parse_article_page,
-                    errback=self.on_error,
-                    cb_kwargs={"listing": item, "page_url": response.url},
-                )
-            elif item.kind == "external" or urlsplit(item.url).hostname != host:
-                self.crawler.stats.inc_value("crawl/external_items")
+            if item.kind != "article" or urlsplit(item.url).hostname != host:
+                # Link-type items (off-site, often WeChat) and content.jsp
+                # items are recorded, not followed.
+                self.crawler.stats.inc_value(f"crawl/{item.kind}_items")
                 self.external_links.append(
-                    {"url": item.url, "title": item.title, "date": item.date, "page": response.url}
+                    {"url": item.url, "kind": item.kind, "title": item.title, "page": response.url}
                 )
+                continue
+            state = self.archive.article_state(item.url)
+            if state is None:
+                new_items += 1
+                yield self._article_request(response, item)
             else:
-                # content.jsp items: not yet published statically; the static
-                # page appears in a later crawl.
-                self.crawler.stats.inc_value("crawl/dynamic_items")
-                self.external_links.append(
-                    {"url": item.url, "title": item.title, "date": item.date, "page": response.url}
-                )
-        for url in [page.next_url, *page.page_urls]:
-            if url and urlsplit(url).hostname == host:
-                yield response.follow(url, callback=self.parse_listing_page, errback=self.on_error)
+                known_items += 1
+                recheck = self._recheck_request(response, item, state)
+                if recheck is not None:
+                    yield recheck
+        yield from self._follow_pagination(
+            response, page.next_url, page.page_urls, new_items, known_items
+        )
+
+    def _follow_pagination(
+        self,
+        response: Response,
+        next_url: str | None,
+        page_urls: list[str],
+        new_items: int,
+        known_items: int,
+    ) -> Iterator[Any]:
+        host = urlsplit(response.url).hostname
+        if self.full_walk:
+            for url in [next_url, *page_urls]:
+                if url and urlsplit(url).hostname == host:
+                    yield response.follow(
+                        url, callback=self.parse_listing_page, errback=self.on_listing_error
+                    )
+            return
+        # How many more pages may follow this one; None while unbounded.
+        remaining: int | None = response.meta.get("overlap_left")
+        if new_items:
+            remaining = None  # still finding unarchived articles: keep walking
+        if remaining is None and known_items:
+            remaining = self.overlap_pages
+        if remaining is not None and remaining <= 0:
+            return
+        if next_url is None or urlsplit(next_url).hostname != host:
+            return
+        yield response.follow(
+            next_url,
+            callback=self.parse_listing_page,
+            errback=self.on_listing_error,
+            meta={"overlap_left": None if remaining is None else remaining - 1},
+        )
+
+    def _article_request(self, response: Response, item: ListingItem) -> scrapy.Request:
+        return response.follow(
+            item.url,
+            callback=self.parse_article_page,
+            errback=self.on_error,
+            cb_kwargs={"listing": item, "page_url": response.url},
+            meta={"handle_httpstatus_list": _ARTICLE_STATUSES},
+        )
+
+    def _recheck_request(
+        self, response: Response, item: ListingItem, state: ArticleState
+    ) -> scrapy.Request | None:
+        """A conditional re-fetch of a recent article, or None when not due."""
+        now = datetime.now(UTC)
+        published = _as_date(state.published_at)
+        if published is None or published < (now - timedelta(days=self.recent_days)).date():
+            return None
+        if _as_datetime(state.last_checked) > now - self.recheck_after:
+            return None
+        previous = self.archive.previous_capture(item.url)
+        headers = {}
+        if previous is not None and previous.etag:
+            headers["If-None-Match"] = previous.etag
+        if previous is not None and previous.last_modified:
+            headers["If-Modified-Since"] = previous.last_modified
+        self.crawler.stats.inc_value("crawl/rechecks")
+        return response.follow(
+            item.url,
+            callback=self.parse_article_page,
+            errback=self.on_error,
+            headers=headers,
+            cb_kwargs={"listing": item, "page_url": response.url},
+            meta={"handle_httpstatus_list": _ARTICLE_STATUSES, "previous_capture": previous},
+            dont_filter=True,
+        )
 
     # -- article pages -------------------------------------------------------
 
     def parse_article_page(
         self, response: Response, listing: ListingItem | None = None, page_url: str | None = None
     ) -> Iterator[Any]:
+        if response.meta.get("unchanged"):
+            self.crawler.stats.inc_value("crawl/unchanged")
+            self.archive.mark_unchanged(response.url, response.meta["fetched_at"])
+            return
         reason = classify_response(response.status, response.body, response.url)
         if reason is None and response.status != 200:
             reason = f"http_{response.status}"
         if reason is not None:
-            yield from self.report(response.url, reason)
+            self.report(response.url, reason)
             return
         try:
             record = parse_article(response.body, response.url)
         except NotAnArticle as exc:
-            yield from self.report(response.url, exc.reason)
+            self.report(response.url, exc.reason)
             return
         if listing is not None and page_url is not None:
             record = merge_listing(record, listing, page_url)
@@ -115,14 +222,31 @@ class GxywSpider(scrapy.Spider):
 
     # -- failures ------------------------------------------------------------
 
-    def on_error(self, failure: Failure) -> Iterator[Any]:
+    def on_error(self, failure: Failure) -> None:
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
-        yield from self.report(url, "fetch_failed", failure.getErrorMessage())
+        self.report(url, "fetch_failed", failure.getErrorMessage())
 
-    def report(self, url: str, reason: str, detail: str = "") -> Iterator[Any]:
+    def on_listing_error(self, failure: Failure) -> None:
+        self.listing_failed = True
+        self.on_error(failure)
+
+    def report(self, url: str, reason: str, detail: str = "") -> None:
         """Record a page that did not become an article, with its reason."""
         self.crawler.stats.inc_value(f"crawl/problems/{reason}")
         self.problems.append({"url": url, "reason": reason, "detail": detail})
-        self.logger.warning("Not archived as an article: %s (%s) %s", url, reason, detail)
-        return iter(())
+        self.logger.warning("Not archived: %s (%s) %s", url, reason, detail)
+
+
+def _as_date(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def _as_datetime(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

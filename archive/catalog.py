@@ -1,0 +1,298 @@
+"""The catalog: a SQLite database (WAL mode) that indexes the archive.
+
+The WARC files and the JSON records are the source of truth; the catalog is
+derived from them and can always be rebuilt (:func:`rebuild`). Tables:
+
+``articles``
+    one row per article: ``url``, VSB ``column_id``/``news_id``, ``first_seen``,
+    ``last_seen``, ``last_checked`` (last fetch or conditional check),
+    ``current_version_id``, and the current ``title`` and ``published_at``.
+``versions``
+    one row per distinct content of an article: ``content_hash``, the
+    ``record_json``, ``fetched_at``, the WARC pointer of the response it was
+    parsed from, and ``record_path`` (the JSON file, relative to records/).
+``captures``
+    one row per response or revisit record in the WARCs: ``url``,
+    ``fetched_at``, ``status``, ``record_type``, WARC pointer,
+    ``payload_digest``, ``record_id``, ``etag``, ``last_modified``.
+``runs``
+    one row per crawl run, with its JSON summary.
+``meta``
+    key/value facts about the archive (``schema_version``, ``walk_complete``).
+
+Every write happens in a transaction, so a kill leaves either the old state
+or the new, never half of a row set.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from archive.records import content_hash
+from archive.warc import WarcPointer
+
+CATALOG_SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS articles (
+    id INTEGER PRIMARY KEY,
+    url TEXT NOT NULL UNIQUE,
+    column_id INTEGER,
+    news_id INTEGER,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    last_checked TEXT NOT NULL,
+    current_version_id INTEGER REFERENCES versions(id),
+    title TEXT,
+    published_at TEXT
+);
+CREATE INDEX IF NOT EXISTS articles_published ON articles(published_at);
+CREATE TABLE IF NOT EXISTS versions (
+    id INTEGER PRIMARY KEY,
+    article_id INTEGER NOT NULL REFERENCES articles(id),
+    content_hash TEXT NOT NULL,
+    record_json TEXT NOT NULL,
+    fetched_at TEXT NOT NULL,
+    warc_file TEXT NOT NULL,
+    warc_offset INTEGER NOT NULL,
+    warc_length INTEGER NOT NULL,
+    record_path TEXT,
+    UNIQUE (article_id, content_hash)
+);
+CREATE TABLE IF NOT EXISTS captures (
+    id INTEGER PRIMARY KEY,
+    url TEXT NOT NULL,
+    fetched_at TEXT NOT NULL,
+    status INTEGER,
+    record_type TEXT NOT NULL,
+    warc_file TEXT NOT NULL,
+    warc_offset INTEGER NOT NULL,
+    warc_length INTEGER NOT NULL,
+    payload_digest TEXT,
+    record_id TEXT NOT NULL UNIQUE,
+    etag TEXT,
+    last_modified TEXT
+);
+CREATE INDEX IF NOT EXISTS captures_url ON captures(url, fetched_at);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    exit_code INTEGER,
+    summary_json TEXT
+);
+"""
+
+
+@dataclass(frozen=True)
+class Capture:
+    url: str
+    fetched_at: str
+    status: int | None
+    record_type: str
+    pointer: WarcPointer
+    payload_digest: str | None
+    record_id: str
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class PutResult:
+    article_id: int
+    version_id: int
+    new_article: bool
+    new_version: bool
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open (creating if needed) the catalog at ``path`` in WAL mode."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    # WAL + NORMAL: a commit survives a killed process; only power loss can
+    # drop the last commits, and rebuild() recovers those from the files.
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.executescript(_SCHEMA)
+    conn.execute(
+        "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
+        (str(CATALOG_SCHEMA_VERSION),),
+    )
+    return conn
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
+
+
+def add_capture(conn: sqlite3.Connection, capture: Capture) -> None:
+    """Record one response/revisit record; a second add of the same id is a no-op."""
+    conn.execute(
+        "INSERT OR IGNORE INTO captures(url, fetched_at, status, record_type, warc_file, "
+        "warc_offset, warc_length, payload_digest, record_id, etag, last_modified) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            capture.url,
+            capture.fetched_at,
+            capture.status,
+            capture.record_type,
+            capture.pointer.file,
+            capture.pointer.offset,
+            capture.pointer.length,
+            capture.payload_digest,
+            capture.record_id,
+            capture.etag,
+            capture.last_modified,
+        ),
+    )
+
+
+def latest_capture(conn: sqlite3.Connection, url: str) -> sqlite3.Row | None:
+    """The newest full response (status 200) archived for ``url``."""
+    row: sqlite3.Row | None = conn.execute(
+        "SELECT * FROM captures WHERE url = ? AND record_type = 'response' AND status = 200 "
+        "ORDER BY fetched_at DESC, id DESC LIMIT 1",
+        (url,),
+    ).fetchone()
+    return row
+
+
+def put_record(
+    conn: sqlite3.Connection, record: dict[str, Any], record_path: str | None = None
+) -> PutResult:
+    """Insert or update the article of ``record``; add a version if its content is new.
+
+    The current version is the one fetched last, so a page that reverts to an
+    earlier text makes that earlier version current again.
+    """
+    digest = content_hash(record)
+    fetched_at = str(record["fetched_at"])
+    row = conn.execute(
+        "SELECT id, first_seen FROM articles WHERE url = ?", (record["url"],)
+    ).fetchone()
+    new_article = row is None
+    if row is None:
+        cursor = conn.execute(
+            "INSERT INTO articles(url, column_id, news_id, first_seen, last_seen, last_checked) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                record["url"],
+                record.get("column_id"),
+                record.get("news_id"),
+                fetched_at,
+                fetched_at,
+                fetched_at,
+            ),
+        )
+        article_id = int(cursor.lastrowid or 0)
+    else:
+        article_id = int(row["id"])
+    version = conn.execute(
+        "SELECT id FROM versions WHERE article_id = ? AND content_hash = ?", (article_id, digest)
+    ).fetchone()
+    new_version = version is None
+    if version is None:
+        warc = record["warc"]
+        cursor = conn.execute(
+            "INSERT INTO versions(article_id, content_hash, record_json, fetched_at, warc_file, "
+            "warc_offset, warc_length, record_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                article_id,
+                digest,
+                json.dumps(record, ensure_ascii=False, sort_keys=True),
+                fetched_at,
+                warc["file"],
+                warc["offset"],
+                warc["length"],
+                record_path,
+            ),
+        )
+        version_id = int(cursor.lastrowid or 0)
+    else:
+        version_id = int(version["id"])
+    conn.execute(
+        "UPDATE articles SET current_version_id = ?, title = ?, published_at = ?, "
+        "last_seen = max(last_seen, ?), last_checked = max(last_checked, ?), "
+        "first_seen = min(first_seen, ?) WHERE id = ?",
+        (
+            version_id,
+            record.get("title"),
+            record.get("published_at"),
+            fetched_at,
+            fetched_at,
+            fetched_at,
+            article_id,
+        ),
+    )
+    return PutResult(article_id, version_id, new_article, new_version)
+
+
+def mark_checked(conn: sqlite3.Connection, url: str, when: str) -> None:
+    """An article was confirmed unchanged (304 or identical payload) at ``when``."""
+    conn.execute(
+        "UPDATE articles SET last_seen = max(last_seen, ?), last_checked = max(last_checked, ?) "
+        "WHERE url = ?",
+        (when, when, url),
+    )
+
+
+def known_urls(conn: sqlite3.Connection) -> set[str]:
+    return {str(r[0]) for r in conn.execute("SELECT url FROM articles")}
+
+
+def iter_current_records(conn: sqlite3.Connection) -> Iterator[dict[str, Any]]:
+    """The current record of every article, newest publication first."""
+    cursor = conn.execute(
+        "SELECT v.record_json FROM articles a JOIN versions v ON v.id = a.current_version_id "
+        "ORDER BY a.published_at DESC, a.id DESC"
+    )
+    for (text,) in cursor:
+        record: dict[str, Any] = json.loads(text)
+        yield record
+
+
+def record_run(conn: sqlite3.Connection, summary: dict[str, Any]) -> None:
+    """Store (or replace) one run's summary."""
+    conn.execute(
+        "INSERT OR REPLACE INTO runs(run_id, started_at, finished_at, exit_code, summary_json) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (
+            summary["run_id"],
+            summary["started_at"],
+            summary.get("finished_at"),
+            summary.get("exit_code"),
+            json.dumps(summary, ensure_ascii=False),
+        ),
+    )
