@@ -43,7 +43,9 @@ def exchange(n: int, body: bytes | None = None, **extra: object) -> HttpExchange
 
 def deterministic_factory() -> RecordFactory:
     counter = itertools.count()
-    return RecordFactory(make_record_id=lambda: f"<urn:uuid:00000000-0000-0000-0000-{next(counter):012d}>")
+    return RecordFactory(
+        make_record_id=lambda: f"<urn:uuid:00000000-0000-0000-0000-{next(counter):012d}>"
+    )
 
 
 def sha1_b32(data: bytes) -> str:
@@ -60,7 +62,9 @@ def test_writes_warcinfo_response_and_request_with_correct_digests(tmp_path: Pat
     assert not list(tmp_path.glob("*" + OPEN_SUFFIX))
 
     with closed.open("rb") as fh:
-        records = [(r.rec_type, r.rec_headers, r.content_stream().read()) for r in ArchiveIterator(fh)]
+        records = [
+            (r.rec_type, r.rec_headers, r.content_stream().read()) for r in ArchiveIterator(fh)
+        ]
     assert [r[0] for r in records] == ["warcinfo", "response", "request"]
     _, response_headers, body = records[1]
     assert body == "<html>第1篇</html>".encode()
@@ -114,7 +118,9 @@ def test_gzip_body_is_stored_as_sent(tmp_path: Path) -> None:
         for record in ArchiveIterator(fh):
             if record.rec_type == "response":
                 assert record.raw_stream.read() == raw
-                assert record.http_headers.get_header("X-Archive-Orig-Transfer-Encoding") == "chunked"
+                assert (
+                    record.http_headers.get_header("X-Archive-Orig-Transfer-Encoding") == "chunked"
+                )
     # Reading back through our API decodes the content.
     assert read_record(tmp_path, pointer).body == "正文".encode() * 50
     assert warcio_check(path).returncode == 0
@@ -122,7 +128,9 @@ def test_gzip_body_is_stored_as_sent(tmp_path: Path) -> None:
 
 def test_rotates_at_size_limit_and_every_file_starts_with_warcinfo(tmp_path: Path) -> None:
     writer = RotatingWarcWriter(tmp_path, max_size=4_000)
-    pointers = [writer.write_exchange(exchange(n, body=bytes(range(256)) * 8)).response for n in range(12)]
+    pointers = [
+        writer.write_exchange(exchange(n, body=bytes(range(256)) * 8)).response for n in range(12)
+    ]
     writer.close()
     files = list_warcs(tmp_path)
     assert len(files) > 2
