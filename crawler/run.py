@@ -120,7 +120,7 @@ def _crawl_locked(
     cpu_start, wall_start = time.process_time(), time.perf_counter()
     history = _recent_summaries(layout)
 
-    process = CrawlerProcess(build_settings(options), install_root_handler=True)
+    process = CrawlerProcess(build_settings(options))
     crawler = process.create_crawler(GxywSpider)
     process.crawl(crawler, start_url=options.start_url)
     process.start()
