@@ -35,7 +35,8 @@ def _open_warc_with(tmp_path: Path, n: int) -> Path:
     assert closed is not None
     data = closed.read_bytes()
     if n == 0:  # only the warcinfo record made it to disk
-        data = data[: list(iter_records(closed))[0][0].length]
+        pointers = [pointer for pointer, _, _ in iter_records(closed)]
+        data = data[: pointers[0].length]
     left_open = tmp_path / (closed.name + OPEN_SUFFIX)
     left_open.write_bytes(data)
     shutil.rmtree(scratch)

@@ -1,0 +1,21 @@
+"""Extraction layer: pure functions from one saved VSB page to a normalized record.
+
+No network, no Scrapy: `parse_article(html, url)` for article pages, `parse_listing(html, url)`
+for column pages, `classify_response` to tell non-articles apart, `merge_listing` to attach
+what a listing said, `parse_view_count` for the dynclicks.jsp counter.
+"""
+
+from crawler.extract.article import NotAnArticle, classify_response, parse_article
+from crawler.extract.listing import ListingItem, ListingPage, merge_listing, parse_listing
+from crawler.extract.views import parse_view_count
+
+__all__ = [
+    "ListingItem",
+    "ListingPage",
+    "NotAnArticle",
+    "classify_response",
+    "merge_listing",
+    "parse_article",
+    "parse_listing",
+    "parse_view_count",
+]

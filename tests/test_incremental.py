@@ -1,0 +1,232 @@
+"""Issue 4: incremental runs, edits and revisits, one run at a time, kills."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from archive.warc import WarcPointer, iter_records, list_warcs, read_record
+from replica.server import ReplicaServer
+from tests.conftest import REPO, crawl
+from tests.warc_helpers import warcio_check
+
+pytestmark = pytest.mark.e2e
+
+
+def _catalog(archive: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(archive / "catalog.sqlite")
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def _article_requests(server: ReplicaServer) -> list[str]:
+    return [r.path for r in server.requests if r.path.startswith("/info/")]
+
+
+def assert_archive_complete(archive: Path, server: ReplicaServer) -> None:
+    """Every article of the site exactly once, WARCs valid, catalog agrees."""
+    site = server.site
+    expected = {server.base_url + a.path for a in site.articles}
+    warc_dir = archive / "warc"
+    assert not list(warc_dir.glob("*.open")), "an interrupted WARC was left open"
+    for path in list_warcs(warc_dir):
+        check = warcio_check(path)
+        assert check.returncode == 0, check.stdout
+    conn = _catalog(archive)
+    try:
+        urls = [r["url"] for r in conn.execute("SELECT url FROM articles")]
+        assert len(urls) == len(set(urls))
+        assert set(urls) == expected
+        rows = conn.execute(
+            "SELECT a.url, v.warc_file, v.warc_offset, v.warc_length FROM articles a "
+            "JOIN versions v ON v.id = a.current_version_id"
+        ).fetchall()
+        assert len(rows) == len(expected)
+        for row in rows:
+            stored = read_record(
+                warc_dir, WarcPointer(row["warc_file"], row["warc_offset"], row["warc_length"])
+            )
+            assert stored.url == row["url"] and stored.record_type == "response"
+        captured = conn.execute(
+            "SELECT count(*) FROM captures WHERE record_type = 'response'"
+        ).fetchone()[0]
+    finally:
+        conn.close()
+    in_warcs = sum(
+        1
+        for path in list_warcs(warc_dir)
+        for _, record, _ in iter_records(path)
+        if record.rec_type == "response"
+    )
+    assert captured == in_warcs, "catalog and WARCs disagree on captures"
+
+
+def test_nothing_new_costs_at_most_three_requests(
+    fresh_replica: ReplicaServer, tmp_path: Path
+) -> None:
+    archive = tmp_path / "archive"
+    crawl(fresh_replica, archive)
+    fresh_replica.reset_log()
+    result = crawl(fresh_replica, archive)
+    assert len(fresh_replica.requests) <= 3
+    summary = result.last_summary(archive)
+    assert summary["requests"] <= 3 and summary["walk"] == "incremental"
+    assert summary["articles"]["new_versions"] == 0
+    assert_archive_complete(archive, fresh_replica)
+
+
+def test_new_articles_cost_about_one_request_each(
+    fresh_replica: ReplicaServer, tmp_path: Path
+) -> None:
+    archive = tmp_path / "archive"
+    crawl(fresh_replica, archive)
+    new = fresh_replica.site.publish(7)
+    fresh_replica.reset_log()
+    result = crawl(fresh_replica, archive)
+    summary = result.last_summary(archive)
+    assert summary["articles"]["new_versions"] == 7
+    fetched = _article_requests(fresh_replica)
+    assert sorted(fetched) == sorted(a.path for a in new)
+    assert len(fresh_replica.requests) <= 7 + 3
+    assert_archive_complete(archive, fresh_replica)
+
+
+def test_edits_become_versions_and_unchanged_pages_revisits(
+    fresh_replica: ReplicaServer, tmp_path: Path
+) -> None:
+    archive = tmp_path / "archive"
+    site = fresh_replica.site
+    crawl(fresh_replica, archive)
+    # A "recent" window reaching back to the sixth newest article's day.
+    today = datetime.now(UTC).date()
+    days = (today - site.articles[5].published.date()).days
+    newest = [a for a in site.articles if (today - a.published.date()).days <= days]
+    assert len(newest) >= 6
+    edited = [newest[1], newest[4]]
+    for article in edited:
+        site.edit(article.news_id)
+    fresh_replica.reset_log()
+    result = crawl(fresh_replica, archive, "--recent-days", str(days), "--recheck-hours", "0")
+    summary = result.last_summary(archive)
+    assert summary["articles"]["edited"] == 2
+    assert summary["warc"]["revisits"] == len(newest) - 2
+    conditional = [
+        r for r in fresh_replica.requests if any(k.lower() == "if-none-match" for k in r.headers)
+    ]
+    assert {r.path for r in conditional} == {a.path for a in newest}
+    statuses = sorted(r.status for r in conditional)
+    assert statuses == [200, 200] + [304] * (len(newest) - 2)
+
+    conn = _catalog(archive)
+    try:
+        for article in edited:
+            url = fresh_replica.base_url + article.path
+            versions = conn.execute(
+                "SELECT v.record_json FROM versions v JOIN articles a ON a.id = v.article_id "
+                "WHERE a.url = ? ORDER BY v.fetched_at",
+                (url,),
+            ).fetchall()
+            assert len(versions) == 2, "history must keep the old version"
+            old, new = (json.loads(v[0]) for v in versions)
+            assert old["body_text"] != new["body_text"]
+            assert new["body_text"] == article.body_text
+        revisits = conn.execute("SELECT url FROM captures WHERE record_type = 'revisit'").fetchall()
+        assert len(revisits) == len(newest) - 2
+    finally:
+        conn.close()
+    for path in list_warcs(archive / "warc"):
+        for _, record, _ in iter_records(path):
+            if record.rec_type == "revisit":
+                headers = record.rec_headers
+                assert headers.get_header("WARC-Refers-To-Target-URI")
+                assert headers.get_header("WARC-Refers-To-Date")
+                assert headers.get_header("WARC-Refers-To")
+                assert headers.get_header("WARC-Profile").endswith("server-not-modified")
+    assert_archive_complete(archive, fresh_replica)
+
+
+def _start_crawl(server: ReplicaServer, archive: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "crawler.cli",
+            "crawl",
+            "--start-url",
+            server.start_url,
+            "--archive",
+            str(archive),
+        ],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_second_run_exits_at_once_while_first_holds_the_lock(
+    fresh_replica: ReplicaServer, tmp_path: Path
+) -> None:
+    archive = tmp_path / "archive"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys,time; from pathlib import Path; from archive.lock import ArchiveLock;"
+            "lock = ArchiveLock(Path(sys.argv[1])).acquire();"
+            "print('held', flush=True); time.sleep(60)",
+            str(archive / "uir-news.lock"),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        started = time.monotonic()
+        second = crawl(fresh_replica, archive, check=False)
+        assert second.returncode == 4
+        assert "holds" in second.stderr and "Traceback" not in second.stderr
+        assert time.monotonic() - started < 30
+        assert not fresh_replica.requests, "a locked-out run must not crawl"
+    finally:
+        holder.kill()
+        holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()
+    # The holder died without releasing: the next run takes over and repairs.
+    crawl(fresh_replica, archive)
+    assert_archive_complete(archive, fresh_replica)
+
+
+KILL_POINTS = [1, 2, 4, 9, 17, 40, 80, 130, 190, 235]
+
+
+def test_sigkill_at_ten_points_then_rerun(fresh_replica: ReplicaServer, tmp_path: Path) -> None:
+    """SIGKILL a first full crawl after N requests were served, for ten N; re-run."""
+    killed = 0
+    for point in KILL_POINTS:
+        archive = tmp_path / f"archive-{point}"
+        fresh_replica.reset_log()
+        proc = _start_crawl(fresh_replica, archive)
+        deadline = time.monotonic() + 60
+        while len(fresh_replica.requests) < point and proc.poll() is None:
+            assert time.monotonic() < deadline, "crawl made no progress"
+            time.sleep(0.002)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert proc.stderr is not None
+        proc.stderr.close()
+        killed += proc.returncode == -signal.SIGKILL
+        # The re-run repairs whatever the kill left and completes the archive.
+        crawl(fresh_replica, archive)
+        assert_archive_complete(archive, fresh_replica)
+    assert killed >= 9, f"only {killed} of the runs were really killed mid-crawl"
