@@ -41,6 +41,10 @@ class ArchiveLayout:
         return self.root / "runs"
 
     @property
+    def indexes_dir(self) -> Path:
+        return self.root / "indexes"
+
+    @property
     def catalog_path(self) -> Path:
         return self.root / "catalog.sqlite"
 

@@ -139,6 +139,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     from archive.export import atomic_output, write_jsonl
     from archive.store import JsonRecordStore
 
+    if args.format == "wacz":
+        from archive.maintenance_cli import export_wacz_command
+
+        return export_wacz_command(args)
     layout = _existing_archive(args)
     if args.format != "jsonl":
         raise UsageError(f"unknown export format {args.format!r}")
@@ -238,9 +242,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = sub.add_parser("export", help="export one current record per article")
     _archive_arg(export)
-    export.add_argument("--format", default="jsonl", help="jsonl")
+    export.add_argument("--format", default="jsonl", help="jsonl or wacz")
     export.add_argument("-o", "--output", help="output file (default: standard output)")
     export.set_defaults(func=cmd_export)
+
+    from archive.maintenance_cli import add_commands as add_maintenance_commands
+
+    add_maintenance_commands(sub)
 
     demo = sub.add_parser("demo", help="crawl the built-in replica site and show the result")
     _archive_arg(demo)
@@ -257,10 +265,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:1] == ["replica"]:
         # The replica has its own argument parser; hand it the rest verbatim.
         return cmd_replica(argparse.Namespace(), argv[1:])
+    from archive.maintenance_cli import MaintenanceUsageError
+
     args = build_parser().parse_args(argv)
     try:
         result: int = args.func(args)
-    except UsageError as exc:
+    except (UsageError, MaintenanceUsageError) as exc:
         print(f"uir-news: {exc}", file=sys.stderr)
         return int(ExitCode.USAGE)
     except KeyboardInterrupt:

@@ -23,6 +23,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from archive import catalog
+from archive.cdxj import update_index
 from archive.fsutil import atomic_write_text
 from archive.lock import ArchiveLock
 from archive.paths import ArchiveLayout
@@ -109,7 +110,14 @@ def run_crawl(options: CrawlOptions) -> dict[str, Any]:
     layout.create()
     with ArchiveLock(layout.lock_path) as lock:
         recovery = recover_if_needed(layout, lock)
-        return _crawl_locked(options, layout, recovery)
+        summary = _crawl_locked(options, layout, recovery)
+        try:
+            stats = update_index(layout)
+            logger.info("CDXJ index: %s", stats.one_line())
+        except OSError as exc:
+            # The WARCs and the catalog are complete; `uir-news index` redoes this.
+            logger.error("Could not update the CDXJ index of %s: %s", layout.root, exc)
+        return summary
 
 
 def _crawl_locked(

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import zipfile
 from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -120,3 +123,29 @@ def test_parse_command_rejects_bad_input(tmp_path: Path) -> None:
     notfound.write_text("<html><head><title>404错误提示</title></head><body>404</body></html>")
     result = run_cli("parse", notfound, "--url", "http://127.0.0.1/x.htm", check=False)
     assert result.returncode == 1 and "not_found" in result.stderr
+
+
+def test_verify_replay_and_wacz_on_the_crawled_archive(crawled: Crawled, tmp_path: Path) -> None:
+    archive = crawled.archive
+    verify = run_cli("verify", "--archive", archive)
+    assert verify.stdout.startswith("verify: OK"), verify.stdout
+
+    site = crawled.server.site
+    seed_url = crawled.server.base_url + site.seed_article.path
+    out = tmp_path / "seed.html"
+    run_cli("replay", seed_url, "--archive", archive, "-o", out)
+    assert out.read_bytes() == site.respond("GET", site.seed_article.path).body
+
+    wacz = tmp_path / "uir-news.wacz"
+    run_cli("export", "--archive", archive, "--format", "wacz", "-o", wacz)
+    validated = subprocess.run(
+        [sys.executable, "-m", "wacz", "validate", "-f", str(wacz)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert validated.returncode == 0, validated.stdout + validated.stderr
+    with zipfile.ZipFile(wacz) as bundle:
+        pages = bundle.read("pages/pages.jsonl").decode("utf-8").splitlines()
+    urls = {json.loads(line).get("url") for line in pages[1:]}
+    assert seed_url in urls and len(urls) == len(site.articles)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from archive.paths import ArchiveLayout
+from archive.verify import verify
 from archive.warc import WarcPointer, iter_records, list_warcs, read_record
 from replica.server import ReplicaServer
 from tests.conftest import REPO, crawl
@@ -67,6 +69,8 @@ def assert_archive_complete(archive: Path, server: ReplicaServer) -> None:
         if record.rec_type == "response"
     )
     assert captured == in_warcs, "catalog and WARCs disagree on captures"
+    report = verify(ArchiveLayout(archive))
+    assert report.ok, report.one_line()
 
 
 def test_nothing_new_costs_at_most_three_requests(

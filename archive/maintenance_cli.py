@@ -1,0 +1,201 @@
+"""The ``replay``, ``verify``, ``rebuild`` and ``index`` commands, and WACZ export.
+
+Thin on purpose: each command parses nothing but its arguments and calls one
+function of archive/. :func:`add_commands` registers them on the main
+parser; every command takes the argparse Namespace and returns an exit code.
+Bad input raises :class:`MaintenanceUsageError`, which the main CLI reports
+in one line with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from archive.paths import ArchiveLayout, default_archive_dir
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_LOCKED = 4
+
+_SHOWN_PROBLEMS = 50
+
+
+class MaintenanceUsageError(ValueError):
+    """A mistake in what the user asked for (bad date, no archive); exit 2."""
+
+
+def _add_archive(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--archive",
+        type=Path,
+        default=None,
+        help=f"archive directory (default: $UIR_NEWS_ARCHIVE or {default_archive_dir()})",
+    )
+
+
+def _layout(args: argparse.Namespace) -> ArchiveLayout:
+    archive = getattr(args, "archive", None)
+    root = Path(archive).expanduser() if archive else default_archive_dir()
+    layout = ArchiveLayout(root)
+    if not layout.warc_dir.is_dir():
+        raise MaintenanceUsageError(f"no archive at {root} (run `uir-news crawl` first)")
+    return layout
+
+
+def _err(message: str) -> None:
+    print(f"uir-news: {message}", file=sys.stderr)
+
+
+# -- replay ---------------------------------------------------------------------
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from archive.cdxj import index_is_current, update_index
+    from archive.replay import NotArchived, RevisitUnresolved, parse_when, replay
+
+    try:
+        at = parse_when(args.at) if args.at else None
+    except ValueError as exc:
+        raise MaintenanceUsageError(str(exc)) from exc
+    layout = _layout(args)
+    if not index_is_current(layout):
+        # A crawl killed before its index update leaves WARCs unindexed;
+        # catching up is cheap, and replay must not miss what is archived.
+        try:
+            update_index(layout)
+        except OSError as exc:
+            _err(f"index is out of date and could not be updated ({exc}); using it as is")
+    try:
+        result = replay(layout, args.url, at)
+    except (NotArchived, RevisitUnresolved) as exc:
+        _err(str(exc))
+        return EXIT_PROBLEMS
+    if args.output and args.output != "-":
+        from archive.fsutil import atomic_write_bytes
+
+        atomic_write_bytes(Path(args.output), result.body)
+    else:
+        sys.stdout.buffer.write(result.body)
+        sys.stdout.buffer.flush()
+    origin = "" if result.record_type == "response" else f", {result.record_type} resolved"
+    print(
+        f"replayed {result.url} as captured {result.warc_date} "
+        f"(status {result.status}, {len(result.body)} bytes{origin})",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+# -- verify ---------------------------------------------------------------------
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from archive.verify import verify
+
+    report = verify(_layout(args))
+    print(report.one_line())
+    if args.verbose:
+        for problem in report.problems[:_SHOWN_PROBLEMS]:
+            print(f"  {problem}", file=sys.stderr)
+        if len(report.problems) > _SHOWN_PROBLEMS:
+            print(f"  ... {len(report.problems) - _SHOWN_PROBLEMS} more", file=sys.stderr)
+    return EXIT_OK if report.ok else EXIT_PROBLEMS
+
+
+# -- rebuild --------------------------------------------------------------------
+
+
+def cmd_rebuild(args: argparse.Namespace) -> int:
+    from archive.cdxj import update_index
+    from archive.lock import ArchiveLock, LockHeld
+    from archive.recovery import rebuild, repair_open_warcs
+    from crawler.archiving import search_indexer
+
+    layout = _layout(args)
+    try:
+        with ArchiveLock(layout.lock_path):
+            # Holding the lock means no live run owns an .open file: it is
+            # left over from a killed one, and must be closed or its
+            # captures would be missing from the rebuilt catalog.
+            repaired = repair_open_warcs(layout.warc_dir)
+            counts = rebuild(layout, on_record=search_indexer())
+            stats = update_index(layout, rebuild=True)
+    except LockHeld as exc:
+        _err(f"{exc}; not rebuilding while it runs")
+        return EXIT_LOCKED
+    parts = ", ".join(f"{value} {name}" for name, value in counts.items())
+    fixed = len(repaired.repaired) + len(repaired.set_aside)
+    print(
+        f"rebuilt catalog: {parts}; index {stats.lines_total} lines"
+        + (f"; repaired {fixed} interrupted WARC file(s)" if fixed else "")
+    )
+    return EXIT_OK
+
+
+# -- index ----------------------------------------------------------------------
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from archive.cdxj import update_index
+
+    stats = update_index(_layout(args), rebuild=args.rebuild)
+    print(stats.one_line())
+    return EXIT_OK
+
+
+# -- export --format wacz ----------------------------------------------------------
+
+
+def export_wacz_command(args: argparse.Namespace) -> int:
+    """``uir-news export --format wacz -o FILE``: needs a file, a WACZ is a zip."""
+    from archive.wacz_export import WaczExportError, export_wacz
+
+    output = getattr(args, "output", None)
+    if not output or output == "-":
+        raise MaintenanceUsageError("--format wacz needs -o FILE.wacz (a WACZ is a zip file)")
+    layout = _layout(args)
+    try:
+        summary = export_wacz(layout, Path(output))
+    except WaczExportError as exc:
+        _err(str(exc))
+        return EXIT_PROBLEMS
+    print(
+        f"wrote {summary.output}: {summary.pages} pages, {summary.warc_files} WARC file(s), "
+        f"{summary.bytes:,} bytes",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+# -- registration ------------------------------------------------------------------
+
+
+def add_commands(subparsers: Any) -> None:
+    """Register replay, verify, rebuild and index on ``parser.add_subparsers()``."""
+    replay = subparsers.add_parser("replay", help="write an archived page as it was served")
+    replay.add_argument("url", help="the page's URL")
+    replay.add_argument(
+        "--at", help="capture nearest this time: 2025-07-14, 20250714[hhmmss] or ISO 8601 (UTC)"
+    )
+    replay.add_argument("-o", "--output", help="write the body here (default: standard output)")
+    _add_archive(replay)
+    replay.set_defaults(func=cmd_replay)
+
+    verify = subparsers.add_parser("verify", help="re-read every WARC and check every pointer")
+    verify.add_argument("-v", "--verbose", action="store_true", help="list the problems found")
+    _add_archive(verify)
+    verify.set_defaults(func=cmd_verify)
+
+    rebuild = subparsers.add_parser(
+        "rebuild", help="repair interrupted WARCs, rebuild the catalog and the CDXJ index"
+    )
+    _add_archive(rebuild)
+    rebuild.set_defaults(func=cmd_rebuild)
+
+    index = subparsers.add_parser("index", help="bring the CDXJ index up to date")
+    index.add_argument("--rebuild", action="store_true", help="re-index every WARC file")
+    _add_archive(index)
+    index.set_defaults(func=cmd_index)

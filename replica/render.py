@@ -1,0 +1,570 @@
+"""HTML of the replica's pages, in the family of 博达 VSB templates described in vsb-site.md.
+
+Pure functions of the model objects: the same article renders to the same
+bytes every time. Page skeletons live in `replica/templates/*.html`
+(`string.Template`, `${name}` placeholders); the parts that vary per article
+(body paragraphs, credit lines, prev/next links, pagination) are built here.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import struct
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+from string import Template
+
+from replica.model import (
+    REVIEWER_ROLES,
+    Article,
+    Credit,
+    Entry,
+    Figure,
+    LinkItem,
+    ListingLayout,
+    Paragraph,
+)
+
+OWNER = 1712346109  # the VSB site owner id printed in counters and download links
+COLUMN_NAME = "国关要闻"
+
+# Body container id per template (vsb-site.md lists these forms).
+CONTENT_IDS: dict[str, str] = {
+    "arc": "vsb_content",
+    "intro": "vsb_content_2",
+    "contit": "vsb_content_4",
+    "titlestyle": "vsb_content_501_u51",
+    "cndate": "vsb_content_2",
+    "bracket": "vsb_content_6_u61",
+}
+PAGE_TITLES: dict[str, str] = {
+    "arc": "{t}-国际关系学院",
+    "intro": "{t}-国际关系学院",
+    "contit": "{t}-国关要闻-国际关系学院",
+    "titlestyle": "{t}",
+    "cndate": "{t}-国际关系学院",
+    "bracket": "国关要闻-{t}",
+}
+# Roles some templates print in the header line instead of in the body.
+HEADER_ROLES: dict[str, str] = {"titlestyle": "author", "cndate": "source"}
+
+
+def esc(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def attr(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+@cache
+def _template(name: str) -> Template:
+    text = files("replica").joinpath("templates").joinpath(name).read_text(encoding="utf-8")
+    return Template(text)
+
+
+def _fill(name: str, **values: object) -> str:
+    return _template(name).substitute({k: str(v) for k, v in values.items()})
+
+
+def header(root: str, slug: str) -> str:
+    return _fill("_header.html", root=root, slug=slug)
+
+
+def footer() -> str:
+    return _fill("_footer.html")
+
+
+# --- article body -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _P:
+    """One <p> of the body before it is serialized in a template's style."""
+
+    inner: str  # HTML
+    kind: str  # text | img | caption | credit | spacer
+    align: str | None = None
+
+
+_LATIN_RUN = re.compile(r"([A-Za-z0-9.+%\-]+)")
+_WORD_SPAN = 'style="font-size:16.0pt;line-height:150%;font-family:仿宋_GB2312"'
+_WORD_LATIN = "style=\"font-size:16.0pt;line-height:150%;font-family:'Times New Roman'\""
+
+
+def _word_runs(text: str) -> str:
+    """Text as Word pastes it: Latin/digit runs in their own lang=EN-US spans, all nested."""
+    parts = []
+    for piece in _LATIN_RUN.split(text):
+        if not piece:
+            continue
+        if _LATIN_RUN.fullmatch(piece):
+            parts.append(f'<span lang="EN-US" {_WORD_LATIN}>{esc(piece)}</span>')
+        else:
+            parts.append(f"<span {_WORD_SPAN}>{esc(piece)}</span>")
+    return '<span style="mso-spacerun:yes">' + "".join(parts) + "</span>"
+
+
+def credit_text(article: Article, c: Credit) -> str:
+    """The printed form of one credit (plain text)."""
+    names = c.joiner.join(c.names)
+    if c.label in ("文", "图"):
+        return f"{c.label}/{names}"
+    if (
+        c.role == "editor"
+        and article.presentation.bracket_editor
+        and article.template
+        in (
+            "titlestyle",
+            "cndate",
+            "bracket",
+            "contit",
+        )
+    ):
+        return f"（编辑：{names}）"
+    return f"{c.label}{article.presentation.colon}{names}"
+
+
+def _credit_lines(article: Article) -> tuple[list[str], list[str]]:
+    """(lines at the top of the body, lines at the end) as HTML, header roles excluded."""
+    pres = article.presentation
+    skip = HEADER_ROLES.get(article.template)
+    credits = [c for c in article.credits if c.role != skip]
+    slash = [c for c in credits if c.label in ("文", "图")]
+    others = [c for c in credits if c.label not in ("文", "图")]
+    top: list[str] = []
+    bottom: list[str] = []
+    if slash:
+        line = "　".join(esc(credit_text(article, c)) for c in slash)
+        (top if pres.credits_first else bottom).append(line)
+    bottom.extend(esc(credit_text(article, c)) for c in others)
+    reviewer_bits = [
+        f"{label}{pres.colon}{esc(article.reviewer_joiners.get(role, '、').join(names))}"
+        for role, label in REVIEWER_ROLES
+        if (names := article.reviewers.get(role))
+    ]
+    if pres.credit_layout == "one_line" and reviewer_bits:
+        bottom.append(pres.separator.join(reviewer_bits))
+    else:
+        bottom.extend(reviewer_bits)
+    return top, bottom
+
+
+def _image_html(fig: Figure) -> str:
+    stem = fig.path.rsplit("/", 1)[1].removesuffix(".jpg")
+    vurl = "/_vsl/" + stem.replace("_", "/")
+    return (
+        f'<img width="600" src="{attr(fig.path)}" vwidth="600" vheight="400" '
+        f'vurl="{vurl}" vsbhref="vurl" orisrc="{attr(fig.path)}" class="img_vsb_content" />'
+    )
+
+
+def _body_ps(article: Article) -> tuple[list[_P], list[_P]]:
+    """(paragraphs inside v_news_content, credit paragraphs placed after div#div_vote_id)."""
+    pres = article.presentation
+    top, bottom = _credit_lines(article)
+    credit_align = "right" if pres.right_aligned_credits else None
+    inside: list[_P] = [_P(line, "credit") for line in top]
+    for block in article.blocks:
+        if isinstance(block, Paragraph):
+            inside.append(_P(block.text, "text"))
+        else:
+            inside.append(_P(_image_html(block), "img", "center"))
+            if block.caption is not None:
+                inside.append(_P(esc(block.caption), "caption", "center"))
+    outside: list[_P] = []
+    target = outside if pres.credit_layout == "outside" else inside
+    if bottom and pres.spacer_before_credits and target is inside:
+        inside.append(_P("", "spacer"))
+    target.extend(_P(line, "credit", credit_align) for line in bottom)
+    return inside, outside
+
+
+def _serialize(article: Article, ps: Sequence[_P], *, vsb_classes: bool) -> str:
+    pres = article.presentation
+    out: list[str] = []
+    last = len(ps) - 1
+    for i, p in enumerate(ps):
+        if pres.word_pasted:
+            if p.kind == "text":
+                out.append(
+                    '<p class="MsoNormal" style="text-indent:32.0pt;mso-char-indent-count:2.0;'
+                    f'line-height:150%">{_word_runs(p.inner)}<o:p></o:p></p>'
+                )
+            elif p.kind == "spacer":
+                out.append('<p class="MsoNormal"><span lang="EN-US"><o:p>&nbsp;</o:p></span></p>')
+            else:
+                align = f' align="{p.align}" style="text-align:{p.align}"' if p.align else ""
+                out.append(
+                    f'<p class="MsoNormal"{align}><span style="font-family:楷体_GB2312;'
+                    f'font-size:14.0pt">{p.inner}</span><o:p></o:p></p>'
+                )
+            continue
+        classes = []
+        if vsb_classes and i == 0:
+            classes.append("vsbcontent_start")
+        if vsb_classes and i == last and i != 0:
+            classes.append("vsbcontent_end")
+        if p.kind == "img":
+            classes.append("vsbcontent_img")
+        cls = f' class="{" ".join(classes)}"' if classes else ""
+        if p.kind == "text":
+            if vsb_classes:
+                out.append(f'<p{cls} style="text-indent:2em;">{esc(p.inner)}</p>')
+            else:
+                out.append(f"<p{cls}>{pres.indent}{esc(p.inner)}</p>")
+        elif p.kind == "spacer":
+            out.append(f"<p{cls}><br /></p>")
+        else:
+            style = f' style="text-align: {p.align};"' if p.align else ""
+            out.append(f"<p{cls}{style}>{p.inner}</p>")
+    return "\n".join(out)
+
+
+def _attachments_html(article: Article) -> str:
+    if not article.attachments:
+        return ""
+    lis = "".join(
+        f'<li>附件【<a href="/system/_content/download.jsp?urltype=news.DownloadAttachUrl'
+        f'&amp;owner={OWNER}&amp;wbfileid={a.file_id}" target="_blank">{esc(a.name)}</a>】'
+        f'已下载<span id="nattach{a.file_id}"><script language="javascript">'
+        f'getClickTimes({a.file_id},{article.news_id},"wbnewsfile","attach")</script></span>次</li>'
+        for a in article.attachments
+    )
+    return f'<ul style="list-style-type:none;">{lis}</ul>'
+
+
+def body_block(article: Article) -> str:
+    """The body container, div#div_vote_id, credits placed outside it, attachments."""
+    inside, outside = _body_ps(article)
+    vsb_classes = article.template in ("intro", "cndate", "arc") and not (
+        article.presentation.word_pasted
+    )
+    parts = [
+        f'<div id="{CONTENT_IDS[article.template]}"><div class="v_news_content">',
+        _serialize(article, inside, vsb_classes=vsb_classes),
+        '</div></div><div id="div_vote_id"></div>',
+    ]
+    if outside:
+        parts.append('<div class="shenhe" style="text-align:right;">')
+        parts.append(_serialize(article, outside, vsb_classes=False))
+        parts.append("</div>")
+    parts.append(_attachments_html(article))
+    return "\n".join(p for p in parts if p)
+
+
+def _prevnext(article: Article, title_of: Callable[[int], str]) -> str:
+    intro_like = article.template in ("intro", "cndate")
+    labels = ("上一篇", "下一篇") if intro_like else ("上一条", "下一条")
+
+    def link(news_id: int | None) -> str:
+        if news_id is None:
+            return "没有了"
+        return f'<a href="{news_id}.htm">{esc(title_of(news_id))}</a>'
+
+    prev_html, next_html = link(article.prev_id), link(article.next_id)
+    t = article.template
+    if t == "arc":
+        return f"<ul><li>{labels[0]}：{prev_html}</li>\n<li>{labels[1]}：{next_html}</li></ul>"
+    if t == "intro":
+        return f"<p>{labels[0]}：{prev_html}</p>\n<p>{labels[1]}：{next_html}</p>"
+    if t == "contit":
+        return (
+            f'<div class="pre">{labels[0]}：{prev_html}</div>\n'
+            f'<div class="next">{labels[1]}：{next_html}</div>'
+        )
+    if t == "titlestyle":
+        return f"{labels[0]}：{prev_html}<br />\n{labels[1]}：{next_html}"
+    if t == "cndate":
+        return (
+            f'<p class="prev">{labels[0]}：{prev_html}</p>\n'
+            f'<p class="next">{labels[1]}：{next_html}</p>'
+        )
+    return f"<span>{labels[0]}：{prev_html}</span><br />\n<span>{labels[1]}：{next_html}</span>"
+
+
+def render_article(article: Article, title_of: Callable[[int], str], slug: str) -> bytes:
+    """The article page; `title_of(news_id)` names the neighbours in 上一条/下一条."""
+    pub = article.published
+    date = pub.strftime("%Y-%m-%d")
+    source = article.credit("source")
+    author = article.credit("author")
+    first_para = article.paragraphs[0] if article.paragraphs else ""
+    head = _fill(
+        "_head.html",
+        page_title=esc(PAGE_TITLES[article.template].format(t=article.title)),
+        keywords=attr(",".join(article.presentation.keywords)),
+        title_attr=attr(article.title),
+        pubdate=pub.strftime("%Y-%m-%d %H:%M") if article.shows_time else date,
+        content_source=attr("、".join(source.names)) if source else "",
+        description=attr(first_para[:100]),
+        column_id=article.column_id,
+        news_id=article.news_id,
+        owner=OWNER,
+    )
+    page = _fill(
+        f"article_{article.template}.html",
+        head=head,
+        header=header("../../", slug),
+        footer=footer(),
+        slug=slug,
+        title_html=esc(article.title),
+        subtitle=esc(article.presentation.subtitle),
+        date=date,
+        datetime=pub.strftime("%Y-%m-%d %H:%M"),
+        date_cn=pub.strftime("%Y年%m月%d日"),
+        author=esc(author.joiner.join(author.names)) if author else "",
+        source=esc(source.joiner.join(source.names)) if source else "",
+        body_block=body_block(article),
+        prevnext=_prevnext(article, title_of),
+        owner=OWNER,
+        news_id=article.news_id,
+    )
+    return page.encode("utf-8")
+
+
+# --- listing pages ------------------------------------------------------------------------
+
+LISTING_UNITS: dict[str, int] = {"modern": 8, "classic": 5, "summary": 12, "table": 9}
+FANYE_IDS: dict[str, int] = {"classic": 213604, "table": 177532}
+LIST_CLASSES: dict[str, str] = {
+    "modern": "list-news",
+    "classic": "list-txt",
+    "summary": "list-sum",
+    "table": "list-tab",
+}
+
+
+def short_title(title: str, limit: int = 26) -> str:
+    """The title as a listing prints it: cut to `limit` characters with an ellipsis."""
+    return title if len(title) <= limit else title[: limit - 1] + "…"
+
+
+def _entry_href(entry: Entry, prefix: str) -> str:
+    if isinstance(entry, LinkItem):
+        return entry.href if entry.is_offsite else prefix + entry.href
+    return f"{prefix}info/{entry.column_id}/{entry.news_id}.htm"
+
+
+def _listing_item(layout: ListingLayout, index: int, entry: Entry, prefix: str) -> str:
+    unit = LISTING_UNITS[layout]
+    href = attr(_entry_href(entry, prefix))
+    full = attr(entry.title)
+    short = esc(short_title(entry.title))
+    d = entry.published
+    lid = f'id="line_u{unit}_{index}"'
+    if layout == "modern":
+        return (
+            f'<li {lid}><a href="{href}" target="_blank" title="{full}">'
+            f"<p>{short}</p><span>{d:%Y-%m-%d}</span></a></li>"
+        )
+    if layout == "classic":
+        return (
+            f"<li {lid}><span>[{d:%Y-%m-%d}]</span>"
+            f'<a href="{href}" target="_blank" title="{full}"><em>{short}</em></a></li>'
+        )
+    if layout == "summary":
+        summary = ""
+        if isinstance(entry, Article) and entry.paragraphs:
+            summary = f"<p>{esc(entry.paragraphs[0][:70])}...</p>"
+        return (
+            f'<li {lid}><h2><a href="{href}" target="_blank" title="{full}">{esc(entry.title)}</a>'
+            f'<span class="time">{d:%Y年%m月%d日}</span></h2>{summary}</li>'
+        )
+    return (
+        f'<li {lid}><a href="{href}" target="_blank" title="{full}">{short}</a>'
+        f'<span class="time">{d:%Y/%m/%d}</span></li>'
+    )
+
+
+def page_href(slug: str, from_page: int, to_page: int, n_pages: int) -> str:
+    """Page-relative link from listing page `from_page` to `to_page` (count-down files)."""
+    if from_page == 1:
+        return f"{slug}.htm" if to_page == 1 else f"{slug}/{n_pages - to_page + 1}.htm"
+    return f"../{slug}.htm" if to_page == 1 else f"{n_pages - to_page + 1}.htm"
+
+
+def _pb_pagination(slug: str, layout: ListingLayout, page: int, n_pages: int, total: int) -> str:
+    unit = LISTING_UNITS[layout]
+    labels = (
+        ("首页", "上页", "下页", "尾页")
+        if layout == "modern"
+        else ("首页", "上一页", "下一页", "尾页")
+    )
+
+    def fun(cls: str, label: str, target: int, enabled: bool) -> str:
+        if not enabled:
+            return f'<span class="{cls}_d p_fun_d">{label}</span>'
+        href = page_href(slug, page, target, n_pages)
+        return f'<span class="{cls} p_fun"><a href="{href}">{label}</a></span>'
+
+    shown = sorted({1, n_pages, *range(max(1, page - 2), min(n_pages, page + 2) + 1)})
+    nums: list[str] = []
+    previous = 0
+    for k in shown:
+        if k - previous > 1:
+            nums.append('<span class="p_dot">...</span>')
+        if k == page:
+            nums.append(f'<span class="p_no_d">{k}</span>')
+        else:
+            nums.append(
+                f'<span class="p_no"><a href="{page_href(slug, page, k, n_pages)}">{k}</a></span>'
+            )
+        previous = k
+    return (
+        '<div class="pb_sys_common pb_sys_normal pb_sys_style1" style="margin-top:10px;'
+        f'text-align:center;"><span class="p_t">共{total}条</span> '
+        f'<span class="p_t">{page}/{n_pages}</span> <span class="p_pages">'
+        + fun("p_first", labels[0], 1, page > 1)
+        + fun("p_prev", labels[1], page - 1, page > 1)
+        + "".join(nums)
+        + fun("p_next", labels[2], page + 1, page < n_pages)
+        + fun("p_last", labels[3], n_pages, page < n_pages)
+        + '</span> <span class="p_t">到第</span><span class="p_goto">'
+        f'<input type="text" class="p_goto_input" maxlength="10" id="u{unit}_goto" '
+        'spellcheck="false" /></span><span class="p_t">页</span><span class="p_goto">'
+        f'<a href="javascript:;" onclick="_simple_list_gotopage_fun({n_pages},\'u{unit}_goto\',2)">'
+        "跳转</a></span></div>"
+    )
+
+
+def _fanye_pagination(slug: str, layout: ListingLayout, page: int, n_pages: int, total: int) -> str:
+    unit = LISTING_UNITS[layout]
+
+    def ctl(label: str, target: int, enabled: bool, cls: str) -> str:
+        if not enabled:
+            return f'<span class="{cls}Disabled">{label}</span>'
+        return f'<a href="{page_href(slug, page, target, n_pages)}" class="{cls}">{label}</a>'
+
+    controls = (
+        ctl("首页", 1, page > 1, "Prev")
+        + ctl("上页", page - 1, page > 1, "Prev")
+        + ctl("下页", page + 1, page < n_pages, "Next")
+        + ctl("尾页", n_pages, page < n_pages, "Next")
+    )
+    return (
+        '<div align="center"><table cellspacing="0" cellpadding="0" border="0"><tr>'
+        '<td colspan="2" align="center"><table cellspacing="0" cellpadding="0" border="0"><tr>'
+        f'<td nowrap="" align="left" width="1%" id="fanye{FANYE_IDS[layout]}">'
+        f"共{total}条&nbsp;&nbsp;{page}/{n_pages}&nbsp;</td>"
+        f'<td nowrap="" align="left"><div>{controls}&nbsp;&nbsp;'
+        f'<input align="absmiddle" type="TEXT" name="u{unit}_goto" id="u{unit}_goto" '
+        'style="width:20px" class="defaultInput" /> <input type="button" '
+        'class="defaultButtonStyle" '
+        f"onclick=\"_simple_list_gotopage_fun({n_pages},'u{unit}_goto',2)\" "
+        'value="转到" /></div></td></tr></table></td></tr></table></div>'
+    )
+
+
+def render_listing(
+    *,
+    slug: str,
+    column_id: int,
+    layout: ListingLayout,
+    page: int,
+    n_pages: int,
+    total: int,
+    entries: Sequence[Entry],
+) -> bytes:
+    """Listing page `page` (1 = newest) of `n_pages`, holding `entries` newest first."""
+    prefix = "" if page == 1 else "../"
+    items = "\n".join(_listing_item(layout, i, e, prefix) for i, e in enumerate(entries))
+    builder = _pb_pagination if layout in ("modern", "summary") else _fanye_pagination
+    page_html = _fill(
+        "listing.html",
+        root=prefix,
+        column_id=column_id,
+        owner=OWNER,
+        header=header(prefix, slug),
+        footer=footer(),
+        slug=slug,
+        list_class=LIST_CLASSES[layout],
+        items=items,
+        pagination=builder(slug, layout, page, n_pages, total),
+    )
+    return page_html.encode("utf-8")
+
+
+def render_home(slug: str, entries: Sequence[Entry]) -> bytes:
+    """The site's home page: a 国关要闻 box with the newest items and a 更多 link."""
+    items = "\n".join(
+        f'<li><a href="{attr(_entry_href(e, ""))}" title="{attr(e.title)}">'
+        f"{esc(short_title(e.title, 30))}</a><span>[{e.published:%m-%d}]</span></li>"
+        for e in entries
+    )
+    text = _fill(
+        "home.html", header=header("", slug), footer=footer(), items=items, owner=OWNER, slug=slug
+    )
+    return text.encode("utf-8")
+
+
+def render_404() -> bytes:
+    return _fill("404.html").encode("utf-8")
+
+
+# --- binary stand-ins ---------------------------------------------------------------------
+
+
+def tiny_jpeg(comment: str) -> bytes:
+    """A valid 1x1 grey baseline JPEG; `comment` goes in a COM segment so files differ."""
+    com = comment.encode("utf-8")[:200]
+    segments = [
+        b"\xff\xd8",
+        b"\xff\xfe" + struct.pack(">H", len(com) + 2) + com,
+        b"\xff\xdb\x00\x43\x00" + b"\x01" * 64,
+        b"\xff\xc0\x00\x0b\x08\x00\x01\x00\x01\x01\x01\x11\x00",
+        # One code ("0") in each table: DC category 0, AC end-of-block.
+        b"\xff\xc4\x00\x14\x00\x01" + b"\x00" * 15 + b"\x00",
+        b"\xff\xc4\x00\x14\x10\x01" + b"\x00" * 15 + b"\x00",
+        b"\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00",
+        b"\x3f",  # DC "0" + EOB "0", padded with 1-bits
+        b"\xff\xd9",
+    ]
+    return b"".join(segments)
+
+
+def attachment_bytes(name: str) -> bytes:
+    """Small stand-in content that opens as the file type its name claims."""
+    if name.lower().endswith(".pdf"):
+        return (
+            b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+            b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+            b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n"
+            b"trailer<</Root 1 0 R>>\n%%EOF\n"
+        )
+    # An empty ZIP archive: the container of .docx/.xlsx.
+    return b"PK\x05\x06" + b"\x00" * 18
+
+
+STATIC_ASSETS: dict[str, tuple[str, bytes]] = {
+    "/system/resource/js/counter.js": (
+        "application/javascript",
+        b"function _jsq_(treeid, pagename, newsid, owner) {}\n",
+    ),
+    "/system/resource/js/dynclicks.js": (
+        "application/javascript",
+        b"function _showDynClicks(type, owner, id) {\n"
+        b"  var sid = 'dynclicks_' + type + '_' + id;\n"
+        b"  document.write('<span id=\"' + sid + '\"></span>');\n"
+        b"  var x = new XMLHttpRequest();\n"
+        b"  x.open('GET', '/system/resource/code/news/click/dynclicks.jsp?clickid=' + id +"
+        b" '&owner=' + owner + '&clicktype=' + type, true);\n"
+        b"  x.onload = function () { document.getElementById(sid).innerHTML = x.responseText; };\n"
+        b"  x.send();\n}\n"
+        b"function getClickTimes(id, newsid, type, kind) {}\n",
+    ),
+    "/system/resource/js/ajax.js": ("application/javascript", b"/* ajax helpers */\n"),
+    "/_sitegray/_sitegray.js": ("application/javascript", b"/* site gray mode off */\n"),
+    "/_sitegray/_sitegray_d.css": ("text/css", b"/* site gray mode off */\n"),
+    "/style/style.css": (
+        "text/css",
+        b"body{margin:0;font:14px/1.8 'Microsoft YaHei',sans-serif;color:#333}"
+        b".w1200{width:1200px;margin:0 auto}a{color:#333;text-decoration:none}\n",
+    ),
+    "/content.vsb.css": ("text/css", b".v_news_content p{margin:0 0 1em}\n"),
+}
+# Served at /{slug}.vsb.css for the column's listing pages.
+LISTING_CSS = b".pb_sys_common span{margin:0 3px}\n"

@@ -1,0 +1,268 @@
+"""Serve a `ReplicaSite` over real HTTP on loopback, for tests, the demo and benchmarks.
+
+`ReplicaServer` runs a `ThreadingHTTPServer` in a daemon thread and records
+every request it answers. `running_replica(**site_kwargs)` is the one-line
+helper for tests; `main(argv)` is the command line behind `python -m replica`
+and `uir-news replica`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ipaddress
+import socket
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+from replica.model import LISTING_LAYOUTS
+from replica.site import ReplicaSite
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    """One answered request: what was asked, with which headers, and the status sent."""
+
+    method: str
+    path: str  # path and query as on the request line
+    status: int
+    headers: dict[str, str]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as Scrapy expects of a real server
+    timeout = 30  # an idle keep-alive connection does not pin a thread forever
+    server: _HTTPServer
+
+    def _serve(self) -> None:
+        # Drain any request body so the connection stays usable for the next request.
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > 0:
+            self.rfile.read(length)
+        headers = {k: v for k, v in self.headers.items()}
+        status, response_headers, body = self.server.site.respond(self.command, self.path, headers)
+        # Logged before the answer goes out, so a client that has its response sees the entry.
+        self.server.owner.log(LoggedRequest(self.command, self.path, status, headers))
+        self.send_response(status)
+        for name, value in response_headers.items():
+            self.send_header(name, value)
+        if "Content-Length" not in response_headers:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if body and self.command != "HEAD":
+            self.wfile.write(body)
+
+    def version_string(self) -> str:
+        return "VWebServer"  # what VSB sites send; no Python version to fingerprint
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_OPTIONS = do_PATCH = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.server.owner.verbose:
+            super().log_message(format, *args)
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    # A test that restarts quickly on a fixed port should not trip over TIME_WAIT.
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], site: ReplicaSite, owner: ReplicaServer) -> None:
+        self.site = site
+        self.owner = owner
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_open_connections(self) -> None:
+        """Wake handler threads blocked on idle keep-alive connections so they exit."""
+        with self._open_lock:
+            conns = list(self._open)
+        for conn in conns:
+            with contextlib.suppress(OSError):  # already closed by the peer
+                conn.shutdown(socket.SHUT_RDWR)
+
+
+class ReplicaServer:
+    """HTTP front of a `ReplicaSite` on loopback; a context manager that starts and stops it.
+
+    `port=0` picks a free port. `requests` is a snapshot of the log of answered
+    requests (thread-safe); `reset_log()` empties it.
+    """
+
+    def __init__(
+        self,
+        site: ReplicaSite,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        verbose: bool = False,
+    ) -> None:
+        if not is_loopback(host):
+            raise ValueError(f"refusing to serve the replica on non-loopback host {host!r}")
+        self.site = site
+        self.host = host
+        self.port = port
+        self.verbose = verbose
+        self._log: list[LoggedRequest] = []
+        self._log_lock = threading.Lock()
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> ReplicaServer:
+        """Bind and serve in a daemon thread; OSError if the port is taken."""
+        if self._httpd is not None:
+            return self
+        httpd = _HTTPServer((self.host, self.port), self.site, self)
+        self.port = httpd.server_address[1]
+        self._httpd = httpd
+        self._thread = threading.Thread(
+            target=httpd.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            daemon=True,
+            name=f"replica-{self.port}",
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, close idle connections and the listening socket; idempotent."""
+        httpd, thread = self._httpd, self._thread
+        if httpd is None:
+            return
+        httpd.shutdown()
+        httpd.close_open_connections()
+        httpd.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+        self._httpd = None
+        self._thread = None
+
+    def __enter__(self) -> ReplicaServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def start_url(self) -> str:
+        return self.base_url + self.site.start_path
+
+    def url(self, path: str) -> str:
+        """Absolute URL of a root-relative path on this server."""
+        return self.base_url + path
+
+    def log(self, entry: LoggedRequest) -> None:
+        with self._log_lock:
+            self._log.append(entry)
+
+    @property
+    def requests(self) -> list[LoggedRequest]:
+        with self._log_lock:
+            return list(self._log)
+
+    def reset_log(self) -> None:
+        with self._log_lock:
+            self._log.clear()
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and addresses in 127.0.0.0/8 or ::1."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@contextmanager
+def running_replica(
+    *, host: str = "127.0.0.1", port: int = 0, **site_kwargs: Any
+) -> Iterator[ReplicaServer]:
+    """A fresh `ReplicaSite(**site_kwargs)` served on loopback for the `with` block.
+
+    For pytest fixtures: `with running_replica(n_articles=40) as server: ...`;
+    the site is `server.site`.
+    """
+    with ReplicaServer(ReplicaSite(**site_kwargs), host=host, port=port) as server:
+        yield server
+
+
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog or "python -m replica",
+        description="Serve the replica of the 国关要闻 column on loopback until Ctrl-C.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port, 0 for any (default 8000)")
+    parser.add_argument("--seed", type=int, default=20250714, help="generator seed")
+    parser.add_argument("--articles", type=int, default=230, help="number of articles")
+    parser.add_argument("--page-size", type=int, default=15, help="items per listing page")
+    parser.add_argument(
+        "--listing-layout", choices=LISTING_LAYOUTS, default="modern", help="listing markup"
+    )
+    parser.add_argument("--verbose", action="store_true", help="log each request to stderr")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: serve until Ctrl-C. Exit 0 on Ctrl-C, 2 on a non-loopback host or bad args."""
+    args = build_parser().parse_args(argv)
+    if not is_loopback(args.host):
+        print(
+            f"error: --host {args.host} is not a loopback address; the replica only serves "
+            "on 127.0.0.0/8, ::1 or localhost",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        site = ReplicaSite(
+            seed=args.seed,
+            n_articles=args.articles,
+            page_size=args.page_size,
+            listing_layout=args.listing_layout,
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    server = ReplicaServer(site, host=args.host, port=args.port, verbose=args.verbose)
+    try:
+        server.start()
+    except OSError as exc:
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    print(f"Replica of 国关要闻 serving at {server.start_url} (Ctrl-C to stop)", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0

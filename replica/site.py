@@ -1,0 +1,631 @@
+"""A deterministic replica of the 国关要闻 column on a 博达 VSB site (no network here).
+
+`ReplicaSite` generates the column from a seed, renders it in the VSB template
+family of vsb-site.md, answers HTTP-like requests through `respond`, and gives
+the ground-truth record of every article through `expected_record`. The
+pages are written independently of our extractor, so measuring the extractor
+against `expected_record` is a fair test.
+
+Determinism: all choices come from one `random.Random(seed)`, consumed in a
+fixed order; no clock is read. Two sites built with the same arguments and
+given the same sequence of `publish`/`edit` calls answer every request with
+the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import random
+import re
+import threading
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from email.utils import format_datetime, parsedate_to_datetime
+from importlib.resources import files
+from typing import Any
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+from replica import render
+from replica.content import SOURCE_UNITS, ContentGenerator, attachments_for
+from replica.faults import Faults, NoFaults, Request, Response
+from replica.model import (
+    CREDIT_LABELS,
+    LISTING_LAYOUTS,
+    REVIEWER_ROLES,
+    TEMPLATES,
+    Article,
+    Credit,
+    Entry,
+    LinkItem,
+    ListingLayout,
+    ListingPage,
+    Paragraph,
+    Presentation,
+    TemplateName,
+)
+
+__all__ = ["Article", "LinkItem", "ListingPage", "ReplicaSite", "Request", "Response"]
+
+BEIJING = timezone(timedelta(hours=8))
+SEED_NEWS_ID = 20688
+SEED_PUBLISHED = datetime(2025, 7, 14, 17, 32)
+# Fixed times for files that never change, so their validators are stable.
+STATIC_MODIFIED = datetime(2024, 3, 1, 9, 0)
+
+TEMPLATE_WEIGHTS = (4, 3, 2, 1, 2, 1)  # arc, intro, contit, titlestyle, cndate, bracket
+DAY_GAPS = (0, 0, 1, 1, 1, 2, 2, 3, 4, 5, 7)
+WEIXIN_TITLES = (
+    "国关学子的毕业季｜毕业快乐，前程似锦！",
+    "开学第一课 I 欢迎来到国际关系学院",
+    "图说国关｜春日校园",
+    "校庆特辑｜我们的国关故事",
+)
+CONTENT_JSP_TITLES = (
+    "关于做好2025年暑期安全工作的通知",
+    "国际关系学院第二届教职工代表大会第三次会议召开",
+    "我院召开新学期工作部署会",
+)
+ROBOTS_TXT = """User-agent: *
+Allow: /{slug}.htm
+Allow: /{slug}/
+Allow: /info/
+Allow: /__local/
+Disallow: /system/resource/
+Disallow: /private/
+Disallow: /_vsl/
+"""
+ATTACHMENT_TYPES = {
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def _load_seed() -> dict[str, Any]:
+    text = files("replica").joinpath("data").joinpath("seed-article.json").read_text("utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def _http_date(beijing: datetime) -> str:
+    return format_datetime(beijing.replace(tzinfo=BEIJING).astimezone(UTC), usegmt=True)
+
+
+def _etag(body: bytes) -> str:
+    return f'"{len(body):x}-{hashlib.sha1(body).hexdigest()[:13]}"'
+
+
+def _not_modified(headers: Mapping[str, str], etag: str, last_modified: datetime) -> bool:
+    """RFC 9110 §13.2.2: If-None-Match wins over If-Modified-Since."""
+    inm = headers.get("if-none-match")
+    if inm is not None:
+        tags = [t.strip().removeprefix("W/") for t in inm.split(",")]
+        return "*" in tags or etag in tags
+    ims = headers.get("if-modified-since")
+    if ims is None:
+        return False
+    try:
+        since = parsedate_to_datetime(ims)
+    except (TypeError, ValueError):
+        return False  # an unparsable date is ignored, as the RFC says
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    lm = last_modified.replace(tzinfo=BEIJING)
+    return lm <= since
+
+
+class ReplicaSite:
+    """The 国关要闻 column: articles, listing pages and an HTTP-shaped `respond`.
+
+    Page k of the listing (1 = newest) is `/{slug}.htm` for k = 1 and
+    `/{slug}/{M-k+1}.htm` otherwise, M being the number of pages; the oldest page
+    `/{slug}/1.htm` holds the remainder. `content.jsp` listing items answer 404
+    (the dynamic item is not public); off-site WeChat items are never served.
+    Thread-safe: `respond`, `publish` and `edit` hold one lock.
+    """
+
+    def __init__(
+        self,
+        seed: int = 20250714,
+        n_articles: int = 230,
+        page_size: int = 15,
+        column_slug: str = "ggyw",
+        column_id: int = 1031,
+        listing_layout: ListingLayout = "modern",
+        n_link_items: int = 5,
+        faults: Faults | None = None,
+    ) -> None:
+        if n_articles < 1:
+            raise ValueError("n_articles must be at least 1 (the seed article)")
+        if page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", column_slug):
+            raise ValueError(f"column_slug must be a plain lower-case name, not {column_slug!r}")
+        if listing_layout not in LISTING_LAYOUTS:
+            raise ValueError(f"listing_layout must be one of {LISTING_LAYOUTS}")
+        if n_link_items < 0:
+            raise ValueError("n_link_items must not be negative")
+        self.seed = seed
+        self.page_size = page_size
+        self.column_slug = column_slug
+        self.column_id = column_id
+        self.listing_layout: ListingLayout = listing_layout
+        self.faults: Faults = faults if faults is not None else NoFaults()
+        self._lock = threading.RLock()
+        self._rng = random.Random(seed)
+        self._gen = ContentGenerator(self._rng)
+        self._next_file_id = 96001
+        self._entries: list[Entry] = []  # newest first
+        self._articles: dict[int, Article] = {}
+        self._images: dict[str, int] = {}  # image path -> news id
+        self._attachments: dict[int, tuple[int, str]] = {}  # file id -> (news id, name)
+        self._article_cache: dict[int, bytes] = {}
+        self._listing_cache: dict[int, bytes] = {}
+        self._build(n_articles, n_link_items)
+        self._listing_modified = max(self._entry_modified(e) for e in self._entries)
+        self._clock = self._listing_modified
+
+    # --- generation -------------------------------------------------------------------
+
+    def _timeline(self, n_slots: int, anchor_index: int) -> list[datetime]:
+        """Strictly increasing publication times with `SEED_PUBLISHED` at `anchor_index`."""
+        rng = self._rng
+        times = [SEED_PUBLISHED]
+        cur = SEED_PUBLISHED
+        for _ in range(anchor_index):
+            gap = rng.choice(DAY_GAPS)
+            if gap == 0:
+                cur -= timedelta(minutes=rng.randint(20, 180))
+            else:
+                cur = self._at_random_time(cur.date() - timedelta(days=gap))
+            times.insert(0, cur)
+        cur = SEED_PUBLISHED
+        for _ in range(n_slots - anchor_index - 1):
+            cur = self._after(cur)
+            times.append(cur)
+        return times
+
+    def _at_random_time(self, day: date) -> datetime:
+        return datetime.combine(day, time(self._rng.randint(8, 20), self._rng.randint(0, 59)))
+
+    def _after(self, cur: datetime) -> datetime:
+        gap = self._rng.choice(DAY_GAPS)
+        if gap == 0:
+            return cur + timedelta(minutes=self._rng.randint(20, 180))
+        return self._at_random_time(cur.date() + timedelta(days=gap))
+
+    def _build(self, n_articles: int, n_link_items: int) -> None:
+        rng = self._rng
+        n_slots = n_articles + n_link_items
+        anchor = n_slots // 2
+        times = self._timeline(n_slots, anchor)
+        ids = [SEED_NEWS_ID] * n_slots
+        for i in range(anchor - 1, -1, -1):
+            ids[i] = ids[i + 1] - rng.randint(1, 18)
+        for i in range(anchor + 1, n_slots):
+            ids[i] = ids[i - 1] + rng.randint(1, 18)
+        others = [i for i in range(n_slots) if i != anchor]
+        link_slots = sorted(rng.sample(others, min(n_link_items, len(others))))
+        n_generated = n_articles - 1
+        templates: list[TemplateName] = list(TEMPLATES)[:n_generated]
+        templates += rng.choices(TEMPLATES, TEMPLATE_WEIGHTS, k=n_generated - len(templates))
+        rng.shuffle(templates)
+
+        chronological: list[Entry] = []
+        for i in range(n_slots):
+            if i == anchor:
+                chronological.append(self._seed_article())
+            elif i in link_slots:
+                chronological.append(self._link_item(link_slots.index(i), ids[i], times[i]))
+            else:
+                chronological.append(self._new_article(ids[i], times[i], templates.pop()))
+        articles = [e for e in chronological if isinstance(e, Article)]
+        for older, newer in itertools.pairwise(articles):
+            older.prev_id = newer.news_id
+            newer.next_id = older.news_id
+        self._entries = chronological[::-1]
+        for a in articles:
+            self._register(a)
+
+    def _link_item(self, k: int, news_id: int, when: datetime) -> LinkItem:
+        rng = self._rng
+        if k % 3 == 2:
+            title = CONTENT_JSP_TITLES[k // 3 % len(CONTENT_JSP_TITLES)]
+            href = (
+                "content.jsp?urltype=news.NewsContentUrl"
+                f"&wbtreeid={self.column_id}&wbnewsid={news_id}"
+            )
+        else:
+            title = WEIXIN_TITLES[k % len(WEIXIN_TITLES)]
+            alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+            token = "".join(rng.choice(alphabet) for _ in range(22))
+            href = f"https://mp.weixin.qq.com/s/{token}"
+        return LinkItem(news_id, title, when, href)
+
+    def _new_article(self, news_id: int, when: datetime, template: TemplateName) -> Article:
+        rng = self._rng
+        draft = self._gen.draft(when)
+        credits = list(draft.credits)
+        header_role = render.HEADER_ROLES.get(template)
+        # Templates that print a role in their header line always have one to print.
+        if header_role and not any(c.role == header_role for c in credits):
+            label = CREDIT_LABELS[header_role][-1 if header_role == "author" else 0]
+            credits.insert(0, Credit(header_role, label, (rng.choice(SOURCE_UNITS),)))
+        has_header_author = header_role == "author"
+        presentation = self._gen.presentation(template, draft, has_header_author)
+        attachments = attachments_for(draft.attachment_names, self._next_file_id)
+        self._next_file_id += len(attachments) + rng.randint(1, 40)
+        return Article(
+            column_id=self.column_id,
+            news_id=news_id,
+            title=draft.title,
+            published=when,
+            blocks=draft.blocks,
+            reviewers=draft.reviewers,
+            reviewer_joiners=draft.reviewer_joiners,
+            credits=tuple(credits),
+            attachments=attachments,
+            template=template,
+            presentation=presentation,
+            modified=when + timedelta(minutes=rng.randint(5, 240)),
+        )
+
+    def _seed_article(self) -> Article:
+        data = _load_seed()
+        reviewers = {role: tuple(names) for role, names in data["reviewers"].items()}
+        return Article(
+            column_id=self.column_id,
+            news_id=SEED_NEWS_ID,
+            title=data["title"],
+            published=SEED_PUBLISHED,
+            blocks=tuple(Paragraph(p) for p in data["paragraphs"]),
+            reviewers=reviewers,
+            reviewer_joiners={role: "、" for role in reviewers},
+            credits=(),
+            attachments=(),
+            template="arc",
+            presentation=Presentation(
+                colon="：",
+                credit_layout="lines",
+                separator="　",
+                indent="",
+                word_pasted=False,
+                right_aligned_credits=False,
+                credits_first=False,
+                spacer_before_credits=True,
+                bracket_editor=False,
+                subtitle="",
+                keywords=("国际关系学院", "党建"),
+            ),
+            modified=SEED_PUBLISHED + timedelta(minutes=48),
+            is_seed=True,
+        )
+
+    def _register(self, article: Article) -> None:
+        self._articles[article.news_id] = article
+        for fig in article.figures:
+            self._images[fig.path] = article.news_id
+        for att in article.attachments:
+            self._attachments[att.file_id] = (article.news_id, att.name)
+
+    @staticmethod
+    def _entry_modified(entry: Entry) -> datetime:
+        return entry.modified if isinstance(entry, Article) else entry.published
+
+    # --- read access ------------------------------------------------------------------
+
+    @property
+    def articles(self) -> list[Article]:
+        """Static articles of the column, newest first (link items excluded)."""
+        with self._lock:
+            return [e for e in self._entries if isinstance(e, Article)]
+
+    @property
+    def link_items(self) -> list[LinkItem]:
+        """Listing entries that are not static articles, newest first."""
+        with self._lock:
+            return [e for e in self._entries if isinstance(e, LinkItem)]
+
+    @property
+    def entries(self) -> list[Entry]:
+        """Everything the listing shows, newest first."""
+        with self._lock:
+            return list(self._entries)
+
+    @property
+    def seed_article(self) -> Article:
+        return self._articles[SEED_NEWS_ID]
+
+    def article(self, news_id: int) -> Article:
+        """The article with this VSB news id; KeyError if there is none."""
+        return self._articles[news_id]
+
+    @property
+    def n_pages(self) -> int:
+        return max(1, math.ceil(len(self._entries) / self.page_size))
+
+    def page_path(self, number: int) -> str:
+        """Root-relative path of listing page `number` (1 = newest); ValueError if out of range."""
+        m = self.n_pages
+        if not 1 <= number <= m:
+            raise ValueError(f"page {number} out of 1..{m}")
+        if number == 1:
+            return f"/{self.column_slug}.htm"
+        return f"/{self.column_slug}/{m - number + 1}.htm"
+
+    @property
+    def start_path(self) -> str:
+        return self.page_path(1)
+
+    def listing_pages(self) -> list[ListingPage]:
+        """All listing pages, newest first, with the entries each one shows."""
+        with self._lock:
+            size = self.page_size
+            return [
+                ListingPage(k, self.page_path(k), tuple(self._entries[(k - 1) * size : k * size]))
+                for k in range(1, self.n_pages + 1)
+            ]
+
+    def view_count(self, news_id: int) -> int:
+        """The number dynclicks.jsp reports; stable so pages stay byte-identical."""
+        return 150 + (news_id * 7919) % 2400
+
+    def articles_matching(self, term: str) -> list[Article]:
+        """Articles whose title or body text (captions included) contains `term`."""
+        return [a for a in self.articles if term in a.title or term in a.body_text]
+
+    def expected_record(self, article: Article | int, base_url: str) -> dict[str, Any]:
+        """Ground truth for one article in the record schema's terms.
+
+        Covers url, title, published_at, body_text, reviewers, credits, images,
+        attachments, column, column_id, news_id, prev_url and next_url: what a
+        careful reader takes from the rendered page. `base_url` is the scheme and
+        host the site is served at, e.g. "http://127.0.0.1:8000".
+        """
+        a = article if isinstance(article, Article) else self.article(article)
+        base = base_url.rstrip("/")
+        pub = a.published
+        published_at = f"{pub:%Y-%m-%dT%H:%M}:00+08:00" if a.shows_time else f"{pub:%Y-%m-%d}"
+        reviewers = {role: list(a.reviewers.get(role, ())) for role, _ in REVIEWER_ROLES}
+        credits = {c.role: list(c.names) for c in a.credits}
+
+        def sibling(news_id: int | None) -> str | None:
+            return None if news_id is None else f"{base}/info/{a.column_id}/{news_id}.htm"
+
+        return {
+            "url": base + a.path,
+            "title": " ".join(a.title.split()),
+            "published_at": published_at,
+            "body_text": a.body_text,
+            "reviewers": reviewers,
+            "credits": credits,
+            "images": [{"url": base + f.path, "caption": f.caption} for f in a.figures],
+            "attachments": [
+                {"url": base + self.attachment_path(att.file_id), "name": att.name}
+                for att in a.attachments
+            ],
+            "column": render.COLUMN_NAME,
+            "column_id": a.column_id,
+            "news_id": a.news_id,
+            "prev_url": sibling(a.prev_id),
+            "next_url": sibling(a.next_id),
+        }
+
+    @staticmethod
+    def attachment_path(file_id: int) -> str:
+        return (
+            "/system/_content/download.jsp?urltype=news.DownloadAttachUrl"
+            f"&owner={render.OWNER}&wbfileid={file_id}"
+        )
+
+    # --- mutations --------------------------------------------------------------------
+
+    def publish(self, n: int = 1) -> list[Article]:
+        """Add `n` new articles after the newest one; returns them newest first.
+
+        Every listing item moves down by n places, as on the real CMS. Existing
+        article pages are not re-rendered: their 上一条 links stay as they were
+        when published, so their bytes (and ETags) do not change.
+        """
+        if n < 1:
+            raise ValueError("n must be at least 1")
+        with self._lock:
+            newest = self._entries[0]
+            cur = max(newest.published, self._clock)
+            next_id = max(e.news_id for e in self._entries)
+            previous = self.articles[0] if self.articles else None
+            new: list[Article] = []
+            for _ in range(n):
+                cur = self._after(cur)
+                next_id += self._rng.randint(1, 18)
+                template = self._rng.choices(TEMPLATES, TEMPLATE_WEIGHTS)[0]
+                art = self._new_article(next_id, cur, template)
+                if previous is not None:
+                    art.next_id = previous.news_id
+                    if new:
+                        previous.prev_id = art.news_id  # a sibling of this batch, not yet served
+                new.append(art)
+                previous = art
+            for art in new:
+                self._register(art)
+                self._article_cache.pop(art.news_id, None)
+            self._entries[0:0] = new[::-1]
+            self._clock = max(a.modified for a in new)
+            self._listing_modified = self._clock
+            self._listing_cache.clear()
+            return new[::-1]
+
+    def edit(self, news_id: int) -> Article:
+        """Revise an article's body (one sentence added to its last paragraph).
+
+        Its page gets a new ETag and a later Last-Modified; nothing else changes
+        (listing summaries show the first paragraph, which stays). KeyError if
+        there is no such article.
+        """
+        with self._lock:
+            article = self._articles[news_id]
+            blocks = list(article.blocks)
+            last = max(i for i, b in enumerate(blocks) if isinstance(b, Paragraph))
+            old = blocks[last]
+            assert isinstance(old, Paragraph)
+            blocks[last] = Paragraph(old.text + self._gen.edit_sentence())
+            article.blocks = tuple(blocks)
+            article.revision += 1
+            self._clock += timedelta(minutes=37)
+            article.modified = self._clock
+            self._article_cache.pop(news_id, None)
+            return article
+
+    # --- HTTP -------------------------------------------------------------------------
+
+    def respond(
+        self, method: str, path_and_query: str, headers: Mapping[str, str] | None = None
+    ) -> Response:
+        """Answer one request as the VSB site would; never raises for bad input.
+
+        Returns `(status, headers, body)`. GET and HEAD are served (HEAD with an
+        empty body); other methods get 405. Pages carry Last-Modified and ETag and
+        conditional requests get 304.
+        """
+        request = Request(
+            method.upper(),
+            path_and_query,
+            {k.lower(): v for k, v in (headers or {}).items()},
+        )
+        with self._lock:
+            early = self.faults.before(request)
+            if early is not None:
+                return early
+            response = self._route(request)
+            return self.faults.after(request, response)
+
+    def _route(self, request: Request) -> Response:
+        if request.method not in ("GET", "HEAD"):
+            return self._finish(
+                request, 405, "text/plain", b"Method Not Allowed\n", extra={"Allow": "GET, HEAD"}
+            )
+        split = urlsplit(request.target)
+        path = unquote(split.path)
+        query = parse_qs(split.query)
+        slug = self.column_slug
+        if path in ("/", "/index.htm"):
+            entries = self._entries[:8]
+            return self._page(
+                request,
+                render.render_home(slug, entries),
+                self._listing_modified,
+                "text/html;charset=UTF-8",
+            )
+        if path == f"/{slug}.htm":
+            return self._listing(request, 1)
+        if m := re.fullmatch(rf"/{slug}/([1-9][0-9]*)\.htm", path):
+            n = int(m.group(1))
+            if n < self.n_pages:
+                return self._listing(request, self.n_pages - n + 1)
+        elif m := re.fullmatch(r"/info/([0-9]+)/([0-9]+)\.htm", path):
+            column, news_id = int(m.group(1)), int(m.group(2))
+            if column == self.column_id and news_id in self._articles:
+                return self._article(request, self._articles[news_id])
+        elif path in self._images:
+            owner = self._articles[self._images[path]]
+            return self._page(request, render.tiny_jpeg(path), owner.published, "image/jpeg")
+        elif path == "/system/_content/download.jsp":
+            return self._download(request, query)
+        elif path == "/system/resource/code/news/click/dynclicks.jsp":
+            return self._dynclicks(request, query)
+        elif path == "/robots.txt":
+            body = ROBOTS_TXT.format(slug=slug).encode("ascii")
+            return self._page(request, body, STATIC_MODIFIED, "text/plain")
+        elif path in render.STATIC_ASSETS:
+            ctype, body = render.STATIC_ASSETS[path]
+            return self._page(request, body, STATIC_MODIFIED, ctype)
+        elif path == f"/{slug}.vsb.css":
+            return self._page(request, render.LISTING_CSS, STATIC_MODIFIED, "text/css")
+        # content.jsp items of the listing land here too: the dynamic page is not public.
+        return self._finish(request, 404, "text/html;charset=UTF-8", render.render_404())
+
+    def _listing(self, request: Request, number: int) -> Response:
+        body = self._listing_cache.get(number)
+        if body is None:
+            page = self.listing_pages()[number - 1]
+            body = render.render_listing(
+                slug=self.column_slug,
+                column_id=self.column_id,
+                layout=self.listing_layout,
+                page=number,
+                n_pages=self.n_pages,
+                total=len(self._entries),
+                entries=page.entries,
+            )
+            self._listing_cache[number] = body
+        return self._page(request, body, self._listing_modified, "text/html")
+
+    def _article(self, request: Request, article: Article) -> Response:
+        body = self._article_cache.get(article.news_id)
+        if body is None:
+            body = render.render_article(
+                article, lambda i: self._articles[i].title, self.column_slug
+            )
+            self._article_cache[article.news_id] = body
+        return self._page(request, body, article.modified, "text/html")
+
+    def _download(self, request: Request, query: dict[str, list[str]]) -> Response:
+        file_id = query.get("wbfileid", [""])[0]
+        ok = (
+            query.get("urltype") == ["news.DownloadAttachUrl"]
+            and query.get("owner") == [str(render.OWNER)]
+            and file_id.isdigit()
+            and int(file_id) in self._attachments
+        )
+        if not ok:
+            return self._finish(request, 404, "text/html;charset=UTF-8", render.render_404())
+        news_id, name = self._attachments[int(file_id)]
+        ext = name.rsplit(".", 1)[-1].lower()
+        disposition = f"attachment; filename*=UTF-8''{quote(name)}"
+        return self._page(
+            request,
+            render.attachment_bytes(name),
+            self._articles[news_id].published,
+            ATTACHMENT_TYPES.get(ext, "application/octet-stream"),
+            extra={"Content-Disposition": disposition},
+        )
+
+    def _dynclicks(self, request: Request, query: dict[str, list[str]]) -> Response:
+        click_id = query.get("clickid", [""])[0]
+        if (
+            query.get("clicktype") != ["wbnews"]
+            or not click_id.isdigit()
+            or int(click_id) not in self._articles
+        ):
+            return self._finish(request, 404, "text/html;charset=UTF-8", render.render_404())
+        body = str(self.view_count(int(click_id))).encode("ascii")
+        # Counts are dynamic on the real site: no validators.
+        return self._finish(request, 200, "text/plain;charset=UTF-8", body)
+
+    def _page(
+        self,
+        request: Request,
+        body: bytes,
+        modified: datetime,
+        content_type: str,
+        extra: dict[str, str] | None = None,
+    ) -> Response:
+        etag = _etag(body)
+        validators = {"Last-Modified": _http_date(modified), "ETag": etag}
+        if _not_modified(request.headers, etag, modified):
+            return Response(304, validators, b"")
+        return self._finish(request, 200, content_type, body, extra={**validators, **(extra or {})})
+
+    @staticmethod
+    def _finish(
+        request: Request,
+        status: int,
+        content_type: str,
+        body: bytes,
+        extra: dict[str, str] | None = None,
+    ) -> Response:
+        headers = {"Content-Type": content_type, "Content-Length": str(len(body)), **(extra or {})}
+        return Response(status, headers, b"" if request.method == "HEAD" else body)
