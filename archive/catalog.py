@@ -15,6 +15,10 @@ derived from them and can always be rebuilt (:func:`rebuild`). Tables:
     one row per response or revisit record in the WARCs: ``url``,
     ``fetched_at``, ``status``, ``record_type``, WARC pointer,
     ``payload_digest``, ``record_id``, ``etag``, ``last_modified``.
+``failures``
+    one row per article URL that could not be archived and is still missing:
+    ``reason``, ``detail``, ``first_failed``, ``last_failed``, ``attempts``.
+    The next run tries these again; a success deletes the row.
 ``runs``
     one row per crawl run, with its JSON summary.
 ``meta``
@@ -84,6 +88,14 @@ CREATE TABLE IF NOT EXISTS captures (
     last_modified TEXT
 );
 CREATE INDEX IF NOT EXISTS captures_url ON captures(url, fetched_at);
+CREATE TABLE IF NOT EXISTS failures (
+    url TEXT PRIMARY KEY,
+    reason TEXT NOT NULL,
+    detail TEXT,
+    first_failed TEXT NOT NULL,
+    last_failed TEXT NOT NULL,
+    attempts INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
     started_at TEXT NOT NULL,
@@ -296,3 +308,29 @@ def record_run(conn: sqlite3.Connection, summary: dict[str, Any]) -> None:
             json.dumps(summary, ensure_ascii=False),
         ),
     )
+
+
+def record_failure(conn: sqlite3.Connection, url: str, reason: str, detail: str, when: str) -> None:
+    """Note that ``url`` could not be archived; counts attempts across runs."""
+    conn.execute(
+        "INSERT INTO failures(url, reason, detail, first_failed, last_failed, attempts) "
+        "VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT(url) DO UPDATE SET reason = excluded.reason, "
+        "detail = excluded.detail, last_failed = excluded.last_failed, attempts = attempts + 1",
+        (url, reason, detail, when, when),
+    )
+
+
+def clear_failure(conn: sqlite3.Connection, url: str) -> None:
+    conn.execute("DELETE FROM failures WHERE url = ?", (url,))
+
+
+def pending_failures(conn: sqlite3.Connection, max_attempts: int) -> list[str]:
+    """Article URLs that failed before, are still missing, and may be tried again."""
+    return [
+        str(row[0])
+        for row in conn.execute(
+            "SELECT url FROM failures WHERE attempts < ? AND url NOT IN (SELECT url FROM articles) "
+            "ORDER BY last_failed",
+            (max_attempts,),
+        )
+    ]

@@ -175,8 +175,20 @@ def rebuild(
                 if on_record is not None:
                     on_record(conn, result.article_id, record)
             for summary_path in sorted(layout.runs_dir.glob("*.json")):
-                catalog.record_run(conn, json.loads(summary_path.read_text("utf-8")))
+                summary = json.loads(summary_path.read_text("utf-8"))
+                catalog.record_run(conn, summary)
                 counts["runs"] += 1
+                # Failures are re-derived from the run summaries that reported them.
+                for problem in summary.get("problems", []):
+                    if problem.get("article"):
+                        catalog.record_failure(
+                            conn,
+                            problem["url"],
+                            problem["reason"],
+                            problem.get("detail", ""),
+                            summary.get("finished_at") or summary["started_at"],
+                        )
+            conn.execute("DELETE FROM failures WHERE url IN (SELECT url FROM articles)")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         conn.close()

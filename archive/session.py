@@ -154,9 +154,17 @@ class ArchiveSession:
         relative = str(stored.path.relative_to(self.layout.records_dir))
         with catalog.transaction(self.conn):
             result = catalog.put_record(self.conn, record, relative)
+            catalog.clear_failure(self.conn, str(record["url"]))
             if self.indexer is not None:
                 self.indexer(self.conn, result.article_id, record)
         return stored, result
+
+    def record_failure(self, url: str, reason: str, detail: str, when: str) -> None:
+        with catalog.transaction(self.conn):
+            catalog.record_failure(self.conn, url, reason, detail, when)
+
+    def pending_failures(self, max_attempts: int) -> list[str]:
+        return catalog.pending_failures(self.conn, max_attempts)
 
     def mark_unchanged(self, url: str, when: str) -> None:
         with catalog.transaction(self.conn):

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import ipaddress
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 from scrapy import Request, Spider
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.http import Response
+from scrapy.settings import BaseSettings
+from scrapy.utils.asyncio import sleep
 from scrapy.utils.httpobj import urlparse_cached
 
 from archive.session import ArchiveSession, PreviousCapture, sha1_digest
@@ -51,6 +55,64 @@ class LoopbackFullSpeedMiddleware:
         if is_loopback_host(urlparse_cached(request).hostname):
             request.meta.setdefault("download_slot", self.slot)
             request.meta["autothrottle_dont_adjust_delay"] = True
+
+
+class BackoffRetryMiddleware(RetryMiddleware):
+    """Scrapy's retries, with a wait before each: ``Retry-After`` or exponential.
+
+    A 503 or 429 that names a ``Retry-After`` (seconds or an HTTP date) is
+    retried after that long, capped at ``UIR_NEWS_RETRY_MAX_DELAY``; other
+    retries wait ``UIR_NEWS_RETRY_BACKOFF`` x 2^(attempt-1). Loopback hosts (the
+    replica) get a hundredth of the exponential wait: politeness is for other
+    people's servers, but a ``Retry-After`` is honoured everywhere.
+    """
+
+    def __init__(self, settings: BaseSettings) -> None:
+        super().__init__(settings)
+        self.backoff = settings.getfloat("UIR_NEWS_RETRY_BACKOFF", 1.0)
+        self.max_delay = settings.getfloat("UIR_NEWS_RETRY_MAX_DELAY", 60.0)
+
+    def delay_for(self, retry: Request, response: Response | None) -> float:
+        attempt = int(retry.meta.get("retry_times", 1))
+        if response is not None and (header := response.headers.get("Retry-After")):
+            seconds = retry_after_seconds(header.decode("latin-1"))
+            if seconds is not None:
+                return min(seconds, self.max_delay)
+        delay: float = self.backoff * 2.0 ** max(attempt - 1, 0)
+        if is_loopback_host(urlparse_cached(retry).hostname):
+            delay /= 100
+        return min(delay, self.max_delay)
+
+    # Async overrides: Scrapy awaits coroutine middleware methods.
+    async def process_response(  # type: ignore[override]
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Request | Response:
+        result = super().process_response(request, response)
+        if isinstance(result, Request):
+            await sleep(self.delay_for(result, response))
+        return result
+
+    async def process_exception(  # type: ignore[override]
+        self, request: Request, exception: Exception, spider: Spider | None = None
+    ) -> Request | Response | None:
+        result = super().process_exception(request, exception)
+        if isinstance(result, Request):
+            await sleep(self.delay_for(result, None))
+        return result
+
+
+def retry_after_seconds(value: str) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value (delta-seconds or HTTP date)."""
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
 
 
 def _header_pairs(headers: Any) -> list[tuple[str, str]]:

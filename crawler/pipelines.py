@@ -42,7 +42,7 @@ class ArchivePipeline:
             spider_obj = self.crawler.spider
             report = getattr(spider_obj, "report", None)
             if report is not None:
-                list(report(record.get("url", "?"), "invalid_record", "; ".join(errors[:3])))
+                report(record.get("url", "?"), "invalid_record", "; ".join(errors[:3]))
             raise DropItem(f"invalid record {record.get('url')}: {errors[:3]}")
         _, result = self.session.store_record(record)
         self.stats.inc_value(

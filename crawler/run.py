@@ -49,7 +49,7 @@ class ExitCode(enum.IntEnum):
 
 #: Reasons that mean an article (or listing page) was lost for this run.
 FAILURE_REASONS_PREFIXES = ("fetch_failed", "http_", "listing_http_", "invalid_record")
-FAILURE_REASONS = frozenset({"not_found", "js_challenge", "no_article_content"})
+FAILURE_REASONS = frozenset({"not_found", "js_challenge", "no_article_content", "too_large"})
 
 
 @dataclass

@@ -46,6 +46,9 @@ UIR_NEWS_RECENT_DAYS = 14
 #: ...but no more often than once per this many hours.
 UIR_NEWS_RECHECK_HOURS = 12.0
 
+#: Articles that could not be archived are tried again on this many runs.
+UIR_NEWS_RETRY_FAILED_RUNS = 5
+
 #: Fetch the VSB view counter (dynclicks.jsp) for each article. Off by default:
 #: it is one extra request per article and the number changes all the time.
 UIR_NEWS_FETCH_VIEW_COUNT = False
@@ -72,6 +75,12 @@ RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 DOWNLOAD_TIMEOUT = 30
+REDIRECT_MAX_TIMES = 5
+
+#: First wait before a retry, doubled on each further attempt (seconds).
+UIR_NEWS_RETRY_BACKOFF = 1.0
+#: Longest wait before a retry, whatever Retry-After asks for (seconds).
+UIR_NEWS_RETRY_MAX_DELAY = 60.0
 
 # A page is a few hundred KB; anything this large is not an article.
 DOWNLOAD_MAXSIZE = 20 * 1024 * 1024
@@ -90,6 +99,9 @@ TELNETCONSOLE_ENABLED = False
 DOWNLOADER_MIDDLEWARES = {
     # Before robots.txt (100) so the robots.txt request is sped up as well.
     "crawler.middlewares.LoopbackFullSpeedMiddleware": 10,
+    # Stock retries plus backoff that honours Retry-After, in the stock place.
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.BackoffRetryMiddleware": 550,
     # Downloader side of everything else: sees the bytes exactly as the server
     # sent them, before decompression, and every retried or redirected response.
     "crawler.middlewares.WarcCaptureMiddleware": 950,

@@ -32,13 +32,18 @@ BLOCK_TAGS = frozenset(
 
 
 def decode(html: str | bytes) -> str:
-    """Bytes to text: charset from the `<meta>` tag, else UTF-8, else GB18030 (never raises)."""
+    """Bytes to text: UTF-8 if valid, else the `<meta>` charset, else GB18030 (never raises).
+
+    Strict UTF-8 goes first because declarations lie (GBK pages declared as
+    UTF-8 and the reverse): GBK text is almost never valid UTF-8, while UTF-8
+    text decodes "successfully" as GBK into mojibake.
+    """
     if isinstance(html, str):
         return html.lstrip("\ufeff")
     match = _CHARSET.search(html[:4096])
     encoding = match.group(1).decode("ascii").lower() if match else "utf-8"
     encoding = _ALIASES.get(encoding, encoding)
-    for candidate in (encoding, "utf-8", "gb18030"):
+    for candidate in ("utf-8", encoding, "gb18030"):
         try:
             return html.decode(candidate).lstrip("\ufeff")
         except (LookupError, UnicodeDecodeError):

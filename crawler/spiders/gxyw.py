@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import scrapy
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
@@ -73,6 +74,7 @@ class GxywSpider(scrapy.Spider):
         spider.overlap_pages = settings.getint("UIR_NEWS_OVERLAP_PAGES", 1)
         spider.recent_days = settings.getint("UIR_NEWS_RECENT_DAYS", 14)
         spider.recheck_after = timedelta(hours=settings.getfloat("UIR_NEWS_RECHECK_HOURS", 12.0))
+        spider.retry_failed_runs = settings.getint("UIR_NEWS_RETRY_FAILED_RUNS", 5)
         return spider
 
     allowed_domains: list[str]
@@ -80,12 +82,23 @@ class GxywSpider(scrapy.Spider):
     overlap_pages: int
     recent_days: int
     recheck_after: timedelta
+    retry_failed_runs: int
 
     async def start(self) -> AsyncIterator[Any]:
         assert self.start_url
         yield scrapy.Request(
             self.start_url, callback=self.parse_listing_page, errback=self.on_listing_error
         )
+        # Articles that failed in earlier runs and are still missing.
+        for url in self.archive.pending_failures(self.retry_failed_runs):
+            if urlsplit(url).hostname in self.allowed_domains:
+                self.crawler.stats.inc_value("crawl/retried_failures")
+                yield scrapy.Request(
+                    url,
+                    callback=self.parse_article_page,
+                    errback=self.on_error,
+                    meta={"handle_httpstatus_list": _ARTICLE_STATUSES},
+                )
 
     # -- listing pages --------------------------------------------------------
 
@@ -93,12 +106,12 @@ class GxywSpider(scrapy.Spider):
         self.crawler.stats.inc_value("crawl/listing_pages")
         if response.status != 200:
             self.listing_failed = True
-            self.report(response.url, f"listing_http_{response.status}")
+            self.report(response.url, f"listing_http_{response.status}", article=False)
             return
         page = parse_listing(response.body, response.url)
         if not page.items:
             self.listing_failed = True
-            self.report(response.url, "listing_without_items")
+            self.report(response.url, "listing_without_items", article=False)
         host = urlsplit(response.url).hostname
         new_items = known_items = 0
         for item in page.items:
@@ -222,20 +235,33 @@ class GxywSpider(scrapy.Spider):
 
     # -- failures ------------------------------------------------------------
 
-    def on_error(self, failure: Failure) -> None:
+    def on_error(self, failure: Failure, *, article: bool = True) -> None:
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
-        self.report(url, "fetch_failed", failure.getErrorMessage())
+        message = failure.getErrorMessage()
+        reason = "fetch_failed"
+        if isinstance(failure.value, IgnoreRequest) and "robots.txt" in message:
+            reason = "robots_disallowed"
+        elif "max size" in message or "maxsize" in message:
+            reason = "too_large"
+        self.report(url, reason, message, article=article and reason != "robots_disallowed")
 
     def on_listing_error(self, failure: Failure) -> None:
         self.listing_failed = True
-        self.on_error(failure)
+        self.on_error(failure, article=False)
 
-    def report(self, url: str, reason: str, detail: str = "") -> None:
-        """Record a page that did not become an article, with its reason."""
+    def report(self, url: str, reason: str, detail: str = "", *, article: bool = True) -> None:
+        """Record a page that did not become an article, with its reason.
+
+        Article pages are also noted in the catalog, so the next run tries
+        them again even when they are far down the listing.
+        """
         self.crawler.stats.inc_value(f"crawl/problems/{reason}")
-        self.problems.append({"url": url, "reason": reason, "detail": detail})
+        self.problems.append({"url": url, "reason": reason, "detail": detail, "article": article})
         self.logger.warning("Not archived: %s (%s) %s", url, reason, detail)
+        if article and reason != "dynamic_url":
+            now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+            self.archive.record_failure(url, reason, detail, now)
 
 
 def _as_date(value: str | None) -> date | None:
