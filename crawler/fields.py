@@ -27,9 +27,14 @@ _REVIEWER_FIELDS = ("first_proofreader", "second_proofreader", "final_reviewer")
 def present_fields(record: dict[str, Any]) -> list[str]:
     """The tracked fields that ``record`` fills with something non-empty."""
     reviewers = record.get("reviewers") or {}
+    # A date the page lacked but the listing supplied does not count: the
+    # alarm is about what the article page itself still yields.
+    date_from_listing = "date_from_listing" in (record.get("warnings") or [])
     present = []
     for name in TRACKED_FIELDS:
         value = reviewers.get(name) if name in _REVIEWER_FIELDS else record.get(name)
+        if name == "published_at" and date_from_listing:
+            continue
         if value not in (None, "", [], {}):
             present.append(name)
     return present
