@@ -71,6 +71,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
             "UIR_NEWS_RECENT_DAYS": args.recent_days,
             "UIR_NEWS_RECHECK_HOURS": args.recheck_hours,
             "UIR_NEWS_OVERLAP_PAGES": args.overlap,
+            "UIR_NEWS_FETCH_VIEW_COUNT": args.view_counts,
         },
     )
     try:
@@ -230,6 +231,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=1,
         help="listing pages to read past the first already-archived article (default 1)",
+    )
+    crawl.add_argument(
+        "--view-counts",
+        action="store_true",
+        help="also fetch each article's view count from dynclicks.jsp (one request more each)",
     )
     crawl.add_argument("-q", "--quiet", action="store_true", help="print only when wrong")
     crawl.add_argument("-v", "--verbose", action="store_true", help="log every request")

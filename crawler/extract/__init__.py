@@ -7,7 +7,7 @@ what a listing said, `parse_view_count` for the dynclicks.jsp counter.
 
 from crawler.extract.article import NotAnArticle, classify_response, parse_article
 from crawler.extract.listing import ListingItem, ListingPage, merge_listing, parse_listing
-from crawler.extract.views import parse_view_count
+from crawler.extract.views import parse_view_count, view_count_url
 
 __all__ = [
     "ListingItem",
@@ -18,4 +18,5 @@ __all__ = [
     "parse_article",
     "parse_listing",
     "parse_view_count",
+    "view_count_url",
 ]

@@ -39,6 +39,8 @@ from crawler.extract import (
     merge_listing,
     parse_article,
     parse_listing,
+    parse_view_count,
+    view_count_url,
 )
 
 # Statuses the article callback wants to see, to report them with a reason.
@@ -75,6 +77,7 @@ class GxywSpider(scrapy.Spider):
         spider.recent_days = settings.getint("UIR_NEWS_RECENT_DAYS", 14)
         spider.recheck_after = timedelta(hours=settings.getfloat("UIR_NEWS_RECHECK_HOURS", 12.0))
         spider.retry_failed_runs = settings.getint("UIR_NEWS_RETRY_FAILED_RUNS", 5)
+        spider.fetch_view_count = settings.getbool("UIR_NEWS_FETCH_VIEW_COUNT")
         return spider
 
     allowed_domains: list[str]
@@ -83,6 +86,7 @@ class GxywSpider(scrapy.Spider):
     recent_days: int
     recheck_after: timedelta
     retry_failed_runs: int
+    fetch_view_count: bool
 
     async def start(self) -> AsyncIterator[Any]:
         assert self.start_url
@@ -231,7 +235,29 @@ class GxywSpider(scrapy.Spider):
             record["listing"] = None
         record["fetched_at"] = response.meta["fetched_at"]
         record["warc"] = response.meta["warc"]
+        counter = view_count_url(response.body, response.url) if self.fetch_view_count else None
+        if counter is None:
+            yield record
+            return
+        # The count is one more request; the record waits for it, or goes
+        # without it when that request fails (robots.txt often forbids it).
+        yield scrapy.Request(
+            counter,
+            callback=self.parse_view_count_response,
+            errback=self.on_view_count_error,
+            cb_kwargs={"record": record},
+            dont_filter=True,
+        )
+
+    def parse_view_count_response(self, response: Response, record: dict[str, Any]) -> Any:
+        if response.status == 200:
+            record["view_count"] = parse_view_count(response.text)
         yield record
+
+    def on_view_count_error(self, failure: Failure) -> Any:
+        self.crawler.stats.inc_value("crawl/view_count_failed")
+        request: scrapy.Request = failure.request  # type: ignore[attr-defined]  # set by Scrapy
+        yield request.cb_kwargs["record"]
 
     # -- failures ------------------------------------------------------------
 
