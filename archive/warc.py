@@ -349,9 +349,14 @@ class RotatingWarcWriter:
         return final
 
 
+_WARC_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,200}\.warc\.gz")
+
+
 def resolve_warc_path(directory: Path, name: str) -> Path:
     """Path of a WARC named in a pointer: the closed file, or its ``.open`` form."""
-    if Path(name).name != name or not name.endswith(WARC_SUFFIX):
+    # Pointers come from JSON files and the catalog, which a person may edit:
+    # accept only names of the form this writer gives its files.
+    if not _WARC_NAME.fullmatch(name):
         raise ValueError(f"not a WARC file name: {name!r}")
     path = directory / name
     if not path.exists() and (directory / (name + OPEN_SUFFIX)).exists():

@@ -72,6 +72,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
             "UIR_NEWS_RECHECK_HOURS": args.recheck_hours,
             "UIR_NEWS_OVERLAP_PAGES": args.overlap,
             "UIR_NEWS_FETCH_VIEW_COUNT": args.view_counts,
+            "UIR_NEWS_PROGRESS": sys.stderr.isatty() and not args.quiet and not args.verbose,
         },
     )
     try:

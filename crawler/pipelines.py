@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy import Spider
 from scrapy.exceptions import DropItem
 
-from archive.records import validation_errors
+from archive.records import dumps, validation_errors
 from archive.session import ArchiveSession
 from crawler.archiving import session_for
 from crawler.fields import present_fields
@@ -24,26 +24,45 @@ class ArchivePipeline:
     URL, because a half-filled record is a wrong research result.
     """
 
-    def __init__(self, session: ArchiveSession, stats: StatsCollector, crawler: Crawler) -> None:
+    def __init__(
+        self,
+        session: ArchiveSession,
+        stats: StatsCollector,
+        crawler: Crawler,
+        max_record_bytes: int = 2 * 1024 * 1024,
+    ) -> None:
         self.session = session
         self.stats = stats
         self.crawler = crawler
+        self.max_record_bytes = max_record_bytes
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
         assert crawler.stats is not None
-        return cls(session_for(crawler), crawler.stats, crawler)
+        return cls(
+            session_for(crawler),
+            crawler.stats,
+            crawler,
+            crawler.settings.getint("UIR_NEWS_MAX_RECORD_BYTES", 2 * 1024 * 1024),
+        )
+
+    def _reject(self, record: dict[str, Any], reason: str, detail: str) -> DropItem:
+        self.stats.inc_value(f"archive/records_{reason}")
+        report = getattr(self.crawler.spider, "report", None)
+        if report is not None:
+            report(record.get("url", "?"), reason, detail)
+        return DropItem(f"{reason} {record.get('url')}: {detail}")
 
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
         record: dict[str, Any] = dict(item)
         errors = validation_errors(record)
         if errors:
-            self.stats.inc_value("archive/records_invalid")
-            spider_obj = self.crawler.spider
-            report = getattr(spider_obj, "report", None)
-            if report is not None:
-                report(record.get("url", "?"), "invalid_record", "; ".join(errors[:3]))
-            raise DropItem(f"invalid record {record.get('url')}: {errors[:3]}")
+            raise self._reject(record, "invalid_record", "; ".join(errors[:3]))
+        size = len(dumps(record, indent=None).encode("utf-8"))
+        if size > self.max_record_bytes:
+            raise self._reject(
+                record, "record_too_large", f"{size} bytes > {self.max_record_bytes}"
+            )
         _, result = self.session.store_record(record)
         self.stats.inc_value(
             "archive/records_written" if result.new_version else "archive/records_unchanged"

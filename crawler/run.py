@@ -48,7 +48,13 @@ class ExitCode(enum.IntEnum):
 
 
 #: Reasons that mean an article (or listing page) was lost for this run.
-FAILURE_REASONS_PREFIXES = ("fetch_failed", "http_", "listing_http_", "invalid_record")
+FAILURE_REASONS_PREFIXES = (
+    "fetch_failed",
+    "http_",
+    "listing_http_",
+    "invalid_record",
+    "record_too_large",
+)
 FAILURE_REASONS = frozenset({"not_found", "js_challenge", "no_article_content", "too_large"})
 
 
@@ -168,7 +174,8 @@ def _crawl_locked(
             "unchanged": int(stats.get("archive/records_unchanged", 0))
             + int(stats.get("crawl/unchanged", 0)),
             "rechecked": int(stats.get("crawl/rechecks", 0)),
-            "invalid": int(stats.get("archive/records_invalid", 0)),
+            "invalid": int(stats.get("archive/records_invalid_record", 0)),
+            "too_large": int(stats.get("archive/records_record_too_large", 0)),
         },
         "warc": {
             "files": list(stats.get("archive/warc_files", [])),

@@ -49,6 +49,13 @@ UIR_NEWS_RECHECK_HOURS = 12.0
 #: Articles that could not be archived are tried again on this many runs.
 UIR_NEWS_RETRY_FAILED_RUNS = 5
 
+#: Largest record kept, as UTF-8 JSON; a bigger one is reported, not stored.
+#: (Real articles are a few tens of KB; megabytes mean a page gone wrong.)
+UIR_NEWS_MAX_RECORD_BYTES = 2 * 1024 * 1024
+
+#: Show a one-line progress display on stderr (the CLI turns it on in a terminal).
+UIR_NEWS_PROGRESS = False
+
 #: Fetch the VSB view counter (dynclicks.jsp) for each article. Off by default:
 #: it is one extra request per article and the number changes all the time.
 UIR_NEWS_FETCH_VIEW_COUNT = False
@@ -105,6 +112,10 @@ DOWNLOADER_MIDDLEWARES = {
     # Downloader side of everything else: sees the bytes exactly as the server
     # sent them, before decompression, and every retried or redirected response.
     "crawler.middlewares.WarcCaptureMiddleware": 950,
+}
+
+EXTENSIONS = {
+    "crawler.extensions.Progress": 500,
 }
 
 ITEM_PIPELINES = {

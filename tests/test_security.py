@@ -1,0 +1,72 @@
+"""Nothing derived from a URL or a page writes outside the archive directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from archive.fsutil import atomic_write_text, safe_component
+from archive.store import JsonRecordStore, article_key
+from archive.warc import WarcPointer, read_record, resolve_warc_path
+
+HOSTILE = [
+    "../../etc/passwd",
+    "/etc/passwd",
+    "..",
+    ".",
+    "a/../../b",
+    "nul\x00byte",
+    "x" * 5000,
+    "C:\\Windows\\system32",
+    "~root",
+    ".hidden",
+    "名字/../../逃逸",
+    "",
+]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_safe_component_is_one_harmless_name(value: str) -> None:
+    name = safe_component(value)
+    assert name and "/" not in name and "\\" not in name and "\x00" not in name
+    assert name not in {".", ".."} and not name.startswith(".")
+    assert len(name) <= 80
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_record_paths_stay_inside_the_store(tmp_path: Path, value: str) -> None:
+    root = tmp_path / "records"
+    store = JsonRecordStore(root)
+    # Ids that are not integers (a tampered or strange page) fall back to a hash.
+    record = {"url": "http://127.0.0.1/" + value, "column_id": value, "news_id": value}
+    stored = store.put(record)
+    assert stored.path.resolve().is_relative_to(root.resolve())
+    assert article_key(record)[0] == "_url"
+    assert list(tmp_path.rglob("*.json")) == [stored.path]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_warc_pointers_cannot_name_files_outside_the_warc_folder(
+    tmp_path: Path, value: str
+) -> None:
+    name = value + ".warc.gz"
+    with pytest.raises(ValueError):
+        read_record(tmp_path, WarcPointer(name, 0, 1))
+    # The names the writer gives are accepted.
+    ok = "UIRNEWS-20250714080000000-00000-host.warc.gz"
+    assert resolve_warc_path(tmp_path, ok).parent == tmp_path
+
+
+def test_atomic_write_never_leaves_a_half_file(tmp_path: Path) -> None:
+    target = tmp_path / "x.json"
+    atomic_write_text(target, "old")
+
+    class Boom(str):
+        def encode(self, *args: object, **kwargs: object) -> bytes:
+            raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        atomic_write_text(target, Boom("new"))
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
