@@ -87,11 +87,32 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def load_replica(seed: int = 20250714) -> list[tuple[str, str, bytes, str]]:
+    """The replica's article pages with their independently written ground truth."""
+    from replica.site import ReplicaSite
+
+    site = ReplicaSite(seed=seed)
+    base = "http://127.0.0.1:8000"
+    corpus = []
+    for article in site.articles:
+        _, _, body = site.respond("GET", article.path)
+        want = site.expected_record(article, base)["body_text"]
+        corpus.append((article.path, base + article.path, body, want))
+    return corpus
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=20)
+    parser.add_argument(
+        "--corpus",
+        choices=["fixtures", "replica"],
+        default="fixtures",
+        help="fixtures: the reviewed fixture pages; replica: the replica's 230 pages, "
+        "whose expected text was written independently of the parser",
+    )
     args = parser.parse_args(argv)
-    corpus = load()
+    corpus = load() if args.corpus == "fixtures" else load_replica()
     extractors = {"uir-news parse_article": ours, "trafilatura bare_extraction": theirs}
     for _name, url, html, _want in corpus:  # warm-up: imports, dateparser data, lxml caches
         for fn in extractors.values():
@@ -102,7 +123,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             for label, fn in extractors.items():
                 times[label].append(timed(fn, html, url))
     result: dict[str, Any] = {"pages": len(corpus), "reps": args.reps}
-    print(f"{len(corpus)} article pages x {args.reps} repetitions\n")
+    print(f"{args.corpus}: {len(corpus)} article pages x {args.reps} repetitions\n")
     print("| extractor | median ms/page | p95 ms/page | char F1 | line F1 | exact match |")
     print("|---|---:|---:|---:|---:|---:|")
     for label, fn in extractors.items():

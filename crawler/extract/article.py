@@ -6,6 +6,7 @@ One short function per field over the shared helpers; selectors live in `selecto
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,7 @@ from crawler.extract.dom import (
     base_url,
     decode,
     iter_text,
+    label_pattern,
     lines_of,
     lowest_common_ancestor,
     meta_map,
@@ -55,8 +57,22 @@ class _Page:
     base: str
     meta: dict[str, str]
     warnings: list[str] = field(default_factory=list)
+    _label_elements: list[Element] | None = None
+
+    def label_hits(self, labels: tuple[str, ...]) -> list[Element]:
+        """Elements whose own text holds one of ``labels`` (one pass over the page for all)."""
+        if self._label_elements is None:
+            self._label_elements = own_text_matches(self.root, _ALL_LABELS)
+        pattern = label_pattern(labels)
+        return [el for el in self._label_elements if pattern.search(_own_text(el))]
 
 
+def _own_text(el: Element) -> str:
+    return (el.text or "") + "".join(child.tail or "" for child in el)
+
+
+_NEIGHBOUR_LABELS = (*sel.PREV_LABELS, *sel.NEXT_LABELS)
+_ALL_LABELS = (*sel.BREADCRUMB_LABELS, *_NEIGHBOUR_LABELS)
 _INFO_URL = re.compile(r"/info/(\d+)/(\d+)\.htm")
 _JSQ = re.compile(r"_jsq_\(\s*['\"]?(\d+)['\"]?\s*,\s*['\"][^'\"]*['\"]\s*,\s*['\"]?(\d+)")
 _DYNCLICKS = re.compile(
@@ -177,25 +193,24 @@ def _looks_like_challenge(root: Element) -> bool:
 
 # --- title --------------------------------------------------------------------------------------
 def _candidates(
-    selectors: tuple[tuple[str, Any], ...], root: Element
-) -> list[tuple[str, str, Element]]:
-    out = []
+    selectors: tuple[tuple[str, Any], ...], root: Element, noise: set[str] | frozenset[str]
+) -> Iterator[tuple[str, str, Element]]:
+    """Title candidates in selector order, lazily: the first hit usually ends the search."""
     for name, selector in selectors:
         for el in selector(root):
             text = text_of(el)
-            if text and len(text) <= _MAX_TITLE:
-                out.append((name, text, el))
-    return out
+            if text and len(text) <= _MAX_TITLE and text not in noise:
+                yield name, text, el
 
 
 def _title(page: _Page, column: str | None) -> tuple[str | None, Element | None]:
     """Visible heading (known VSB templates, then generic), then ArticleTitle meta, then <title>."""
     noise = _NOT_TITLES | ({column} if column else set())
-    specific = [c for c in _candidates(sel.TITLE_SPECIFIC, page.root) if c[1] not in noise]
-    if specific:
-        return specific[0][1], specific[0][2]
+    specific = next(_candidates(sel.TITLE_SPECIFIC, page.root, noise), None)
+    if specific is not None:
+        return specific[1], specific[2]
     meta_title = normalize(page.meta.get("articletitle", ""))
-    generic = [c for c in _candidates(sel.TITLE_GENERIC, page.root) if c[1] not in noise]
+    generic = list(_candidates(sel.TITLE_GENERIC, page.root, noise))
     if meta_title:
         for _name, text, el in generic:
             if text == meta_title or (
@@ -322,7 +337,7 @@ def _credits(
 # --- column, ids, neighbours, attachments -------------------------------------------------------
 def _column(page: _Page) -> str | None:
     """Column name: last meaningful breadcrumb step, else the ColumnName meta."""
-    for el in own_text_matches(page.root, sel.BREADCRUMB_LABELS):
+    for el in page.label_hits(sel.BREADCRUMB_LABELS):
         container = el if el.xpath(".//a") or el.getparent() is None else el.getparent()
         text = _crumb_text(container)
         for label in sel.BREADCRUMB_LABELS:
@@ -371,7 +386,7 @@ def _ids(page: _Page) -> tuple[int | None, int | None]:
 def _prev_next(page: _Page) -> tuple[str | None, str | None]:
     """Absolute URLs of the 上一条/下一条 (上一篇/下一篇) links; None when absent or 没有了."""
     found: dict[str, str | None] = {}
-    for el in own_text_matches(page.root, (*sel.PREV_LABELS, *sel.NEXT_LABELS)):
+    for el in page.label_hits(_NEIGHBOUR_LABELS):
         for text, following in _label_slots(el):
             for kind, labels in (("prev", sel.PREV_LABELS), ("next", sel.NEXT_LABELS)):
                 if kind in found:

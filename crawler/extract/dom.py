@@ -138,7 +138,7 @@ def own_text_matches(root: Element, labels: tuple[str, ...]) -> list[Element]:
 
     A Python pass: libxml2 evaluates `text()[contains(…) or …]` with many labels ~6x slower.
     """
-    pattern = _label_pattern(labels)
+    pattern = label_pattern(labels)
     hits: list[Element] = []
     for el in root.iter():
         if not isinstance(el.tag, str) or el.tag in INVISIBLE:
@@ -153,7 +153,7 @@ def own_text_matches(root: Element, labels: tuple[str, ...]) -> list[Element]:
 
 
 @functools.cache
-def _label_pattern(labels: tuple[str, ...]) -> re.Pattern[str]:
+def label_pattern(labels: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile("|".join(re.escape(label) for label in labels))
 
 
