@@ -134,29 +134,6 @@ def cmd_parse(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- export ------------------------------------------------------------------
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    from archive.export import atomic_output, write_jsonl
-    from archive.store import JsonRecordStore
-
-    if args.format == "wacz":
-        from archive.maintenance_cli import export_wacz_command
-
-        return export_wacz_command(args)
-    layout = _existing_archive(args)
-    if args.format != "jsonl":
-        raise UsageError(f"unknown export format {args.format!r}")
-    store = JsonRecordStore(layout.records_dir)
-    output = Path(args.output) if args.output and args.output != "-" else None
-    with atomic_output(output) as out:
-        count = write_jsonl(store.iter_current(), out)
-    if output is not None:
-        print(f"wrote {count} records to {output}", file=sys.stderr)
-    return 0
-
-
 # -- replica and demo --------------------------------------------------------
 
 
@@ -247,15 +224,11 @@ def build_parser() -> argparse.ArgumentParser:
     parse.add_argument("--url", help="the page's URL (resolves relative links)")
     parse.set_defaults(func=cmd_parse)
 
-    export = sub.add_parser("export", help="export one current record per article")
-    _archive_arg(export)
-    export.add_argument("--format", default="jsonl", help="jsonl or wacz")
-    export.add_argument("-o", "--output", help="output file (default: standard output)")
-    export.set_defaults(func=cmd_export)
-
     from archive.maintenance_cli import add_commands as add_maintenance_commands
+    from archive.research_cli import add_commands as add_research_commands
 
     add_maintenance_commands(sub)
+    add_research_commands(sub)
 
     demo = sub.add_parser("demo", help="crawl the built-in replica site and show the result")
     _archive_arg(demo)
@@ -273,11 +246,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The replica has its own argument parser; hand it the rest verbatim.
         return cmd_replica(argparse.Namespace(), argv[1:])
     from archive.maintenance_cli import MaintenanceUsageError
+    from archive.research_cli import ResearchUsageError
 
     args = build_parser().parse_args(argv)
     try:
         result: int = args.func(args)
-    except (UsageError, MaintenanceUsageError) as exc:
+    except (UsageError, MaintenanceUsageError, ResearchUsageError) as exc:
         print(f"uir-news: {exc}", file=sys.stderr)
         return int(ExitCode.USAGE)
     except KeyboardInterrupt:

@@ -1,0 +1,460 @@
+"""Researcher commands of ``uir-news``: search, show, stats, export, serve.
+
+Thin: each ``cmd_*`` parses its arguments into plain values and calls
+archive.search / query / exporters / stats / serve. Bad input raises
+:class:`ResearchUsageError`, which ``crawler.cli.main`` reports in one line
+with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sqlite3
+import sys
+import unicodedata
+from pathlib import Path
+from typing import IO, Any
+
+from archive.paths import ARCHIVE_ENV, ArchiveLayout, default_archive_dir
+from archive.query import REVIEW_ROLES, FilterError, Filters, date_bound
+
+
+class ResearchUsageError(ValueError):
+    """A mistake in what the user asked for; reported in one line, exit 2."""
+
+
+# -- shared arguments ----------------------------------------------------------
+
+
+def _archive_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--archive",
+        type=Path,
+        default=None,
+        help=f"archive directory (default: ${ARCHIVE_ENV} or {default_archive_dir()})",
+    )
+
+
+def _filter_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("filters")
+    group.add_argument("--since", help="published on or after (YYYY, YYYY-MM or YYYY-MM-DD)")
+    group.add_argument("--until", help="published on or before (YYYY, YYYY-MM or YYYY-MM-DD)")
+    group.add_argument("--reviewer", metavar="NAME", help="reviewed by NAME (any role)")
+    group.add_argument("--role", choices=REVIEW_ROLES, help="with --reviewer: only this role")
+    group.add_argument("--credit", metavar="NAME", help="NAME is credited (author, photos, ...)")
+    group.add_argument(
+        "--has-attachments", action="store_true", help="only articles with attachments"
+    )
+
+
+def _filters(args: argparse.Namespace) -> Filters:
+    try:
+        return Filters(
+            since=date_bound(args.since, end=False) if args.since else None,
+            until=date_bound(args.until, end=True) if args.until else None,
+            reviewer=args.reviewer or None,
+            role=args.role,
+            credit=args.credit or None,
+            has_attachments=bool(args.has_attachments),
+        )
+    except FilterError as exc:
+        raise ResearchUsageError(str(exc)) from exc
+
+
+def _layout(args: argparse.Namespace) -> ArchiveLayout:
+    root = Path(args.archive).expanduser() if args.archive else default_archive_dir()
+    layout = ArchiveLayout(root)
+    if not layout.catalog_path.is_file():
+        raise ResearchUsageError(
+            f"no catalog at {layout.catalog_path} (run `uir-news crawl` first)"
+        )
+    return layout
+
+
+def open_catalog(layout: ArchiveLayout) -> sqlite3.Connection:
+    """The catalog with up-to-date search tables (indexes it first if it never was)."""
+    from archive import catalog, search
+
+    conn = catalog.connect(layout.catalog_path)
+    search.ensure_search_schema(conn)
+    indexed = conn.execute("SELECT count(*) FROM search_text").fetchone()[0]
+    current = conn.execute(
+        "SELECT count(*) FROM articles WHERE current_version_id IS NOT NULL"
+    ).fetchone()[0]
+    if indexed != current:
+        print(f"uir-news: indexing {current} articles for search…", file=sys.stderr)
+        search.reindex_all(conn)
+    return conn
+
+
+# -- terminal output -------------------------------------------------------------
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _fit(text: str, width: int) -> str:
+    """``text`` cut and padded to ``width`` terminal columns (CJK counts double)."""
+    out: list[str] = []
+    used = 0
+    for char in text:
+        w = 2 if unicodedata.east_asian_width(char) in "WF" else 1
+        if used + w > width - 1 and _width(text) > width:
+            out.append("…")
+            used += 1
+            break
+        out.append(char)
+        used += w
+    return "".join(out) + " " * max(0, width - used)
+
+
+# -- search ----------------------------------------------------------------------
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from archive.search import QueryError, search
+
+    query = " ".join(args.query)
+    if args.limit < 0:
+        raise ResearchUsageError("--limit must be 0 (no limit) or more")
+    filters = _filters(args)
+    tty = sys.stdout.isatty() and not args.json
+    markers = ("\033[1;33m", "\033[0m") if tty else ("«", "»")
+    conn = open_catalog(_layout(args))
+    try:
+        hits = search(conn, query, filters, limit=args.limit or None, markers=markers)
+    except QueryError as exc:
+        raise ResearchUsageError(f"bad query: {exc} (see `uir-news search --help`)") from exc
+    finally:
+        conn.close()
+    if args.json:
+        json.dump(
+            {"query": query, "count": len(hits), "results": [h.as_dict() for h in hits]},
+            sys.stdout,
+            ensure_ascii=False,
+            indent=2,
+        )
+        print()
+        return 0
+    if not hits:
+        print(f"no articles match {query!r}", file=sys.stderr)
+        return 1
+    print(f"{'#':>3}  {'date':<10}  {'title':<60}  {'final review':<10}")
+    for rank, hit in enumerate(hits, 1):
+        date = (hit.published_at or "")[:10]
+        final = "、".join(hit.reviewers.get("final_reviewer", []))
+        print(f"{rank:>3}  {date:<10}  {_fit(hit.title, 60)}  {_fit(final, 12)}")
+        print(f"     {hit.snippet}")
+        print(f"     {hit.url}  (id {hit.article_id})")
+    print(f"{len(hits)} result(s)" + (f" (limit {args.limit})" if len(hits) == args.limit else ""))
+    return 0
+
+
+# -- show --------------------------------------------------------------------------
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from archive.export import atomic_output
+    from archive.exporters import sanitize_html
+    from archive.query import article_captures, article_versions, resolve_article, version_changes
+    from archive.warc import WarcPointer, read_record
+
+    layout = _layout(args)
+    conn = open_catalog(layout)
+    try:
+        article_id = resolve_article(conn, args.article)
+        if article_id is None:
+            raise ResearchUsageError(f"no article {args.article!r} in the catalog (URL or id)")
+        row = conn.execute(
+            "SELECT url, first_seen, last_seen, last_checked, current_version_id "
+            "FROM articles WHERE id = ?",
+            (article_id,),
+        ).fetchone()
+        versions = article_versions(conn, article_id)
+        captures = article_captures(conn, str(row["url"]))
+    finally:
+        conn.close()
+    current = next((v for v in versions if v.version_id == row["current_version_id"]), None)
+    if current is None:
+        raise ResearchUsageError(f"article {article_id} has no current version")
+    if args.html:
+        try:
+            stored = read_record(
+                layout.warc_dir,
+                WarcPointer(current.warc_file, current.warc_offset, current.warc_length),
+            )
+        except (OSError, ValueError) as exc:
+            raise ResearchUsageError(f"cannot read the archived page: {exc}") from exc
+        charset = _charset(stored.headers)
+        with atomic_output(Path(args.html), binary=True) as out:
+            out.write(sanitize_html(stored.body, charset))
+        print(f"wrote the archived page (scripts removed) to {args.html}", file=sys.stderr)
+    if args.json:
+        json.dump(
+            {
+                "id": article_id,
+                "record": current.record,
+                "first_seen": row["first_seen"],
+                "last_seen": row["last_seen"],
+                "versions": [
+                    {"id": v.version_id, "fetched_at": v.fetched_at, "hash": v.content_hash}
+                    for v in versions
+                ],
+                "captures": [dict(c) for c in captures],
+            },
+            sys.stdout,
+            ensure_ascii=False,
+            indent=2,
+        )
+        print()
+        return 0
+    _print_article(sys.stdout, article_id, dict(row), current.record)
+    out = sys.stdout
+    print(f"\nversions ({len(versions)}):", file=out)
+    for i, version in enumerate(versions):
+        mark = "*" if version.version_id == current.version_id else " "
+        print(
+            f" {mark} v{i + 1}  {version.fetched_at}  {version.content_hash[:12]}  "
+            f"{version.warc_file}@{version.warc_offset}",
+            file=out,
+        )
+        if i:
+            fields, diff = version_changes(versions[i - 1].record, version.record)
+            print(f"      changed: {', '.join(fields) or '(nothing but fetch details)'}", file=out)
+            for line in diff:
+                print(f"      {line}", file=out)
+    print(f"\ncaptures ({len(captures)}):", file=out)
+    for capture in captures:
+        print(
+            f"   {capture['fetched_at']}  {capture['record_type']:<8} "
+            f"{capture['status'] or '-':>3}  {capture['warc_file']}@{capture['warc_offset']}",
+            file=out,
+        )
+    return 0
+
+
+def _charset(headers: list[tuple[str, str]]) -> str | None:
+    for name, value in headers:
+        if name.lower() == "content-type":
+            match = re.search(r"charset=([\w-]+)", value, re.I)
+            if match:
+                return match.group(1)
+    return None
+
+
+def _print_article(
+    out: IO[str], article_id: int, row: dict[str, Any], record: dict[str, Any]
+) -> None:
+    print(f"{record.get('title')}", file=out)
+    print(f"  id            {article_id}", file=out)
+    for key in (
+        "url",
+        "published_at",
+        "published_at_raw",
+        "column",
+        "column_id",
+        "news_id",
+        "view_count",
+        "prev_url",
+        "next_url",
+        "fetched_at",
+    ):
+        print(f"  {key:<13} {record.get(key) if record.get(key) is not None else '-'}", file=out)
+    print(f"  {'first_seen':<13} {row['first_seen']}", file=out)
+    print(f"  {'last_seen':<13} {row['last_seen']}", file=out)
+    for role, names in (record.get("reviewers") or {}).items():
+        print(f"  {role:<19} {'、'.join(names) or '-'}", file=out)
+    for role, names in (record.get("credits") or {}).items():
+        print(f"  credit {role:<12} {'、'.join(names)}", file=out)
+    for image in record.get("images") or []:
+        print(f"  image         {image['url']}  {image.get('caption') or ''}".rstrip(), file=out)
+    for attachment in record.get("attachments") or []:
+        print(f"  attachment    {attachment['name']}  {attachment['url']}", file=out)
+    if record.get("listing"):
+        print(f"  listing       {json.dumps(record['listing'], ensure_ascii=False)}", file=out)
+    if record.get("warnings"):
+        print(f"  warnings      {', '.join(record['warnings'])}", file=out)
+    warc = record.get("warc") or {}
+    print(f"  warc          {warc.get('file')}@{warc.get('offset')}+{warc.get('length')}", file=out)
+    print("\n" + str(record.get("body_text") or ""), file=out)
+
+
+# -- stats -------------------------------------------------------------------------
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from archive.stats import compute_stats, format_stats, plot_stats
+
+    filters = _filters(args)
+    conn = open_catalog(_layout(args))
+    try:
+        stats = compute_stats(conn, filters, top=args.top)
+    finally:
+        conn.close()
+    if args.json:
+        json.dump(stats.as_dict(), sys.stdout, ensure_ascii=False, indent=2)
+        print()
+    else:
+        print(format_stats(stats))
+    if args.plot:
+        for note in plot_stats(stats, Path(args.plot)):
+            print(f"uir-news: warning: {note}", file=sys.stderr)
+        print(f"wrote {args.plot}", file=sys.stderr)
+    return 0
+
+
+# -- export ------------------------------------------------------------------------
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    if args.format == "wacz":
+        # A WACZ packages the WARCs for replay tools; it is built elsewhere.
+        from archive.maintenance_cli import export_wacz_command
+
+        return export_wacz_command(args)
+    from archive.export import atomic_output
+    from archive.exporters import (
+        ExportError,
+        select_columns,
+        write_csv,
+        write_jsonl,
+        write_parquet,
+    )
+    from archive.query import iter_articles
+    from archive.search import QueryError, compile_query
+
+    filters = _filters(args)
+    try:
+        columns = (
+            None
+            if args.format == "jsonl" and args.columns is None
+            else select_columns(args.columns)
+        )
+    except ExportError as exc:
+        raise ResearchUsageError(str(exc)) from exc
+    output = Path(args.output) if args.output and args.output != "-" else None
+    if output is None and args.format == "parquet" and sys.stdout.isatty():
+        raise ResearchUsageError("Parquet is binary: give -o FILE")
+    conn = open_catalog(_layout(args))
+    try:
+        match = None
+        if args.query:
+            try:
+                match = compile_query(args.query)[0]
+            except QueryError as exc:
+                raise ResearchUsageError(f"bad query: {exc}") from exc
+        rows = iter_articles(conn, filters, match)
+        if args.format == "parquet":
+            assert columns is not None
+            with atomic_output(output, binary=True) as out:
+                count = write_parquet(rows, out, columns)
+        else:
+            with atomic_output(output) as out:
+                if args.format == "csv":
+                    assert columns is not None
+                    count = write_csv(rows, out, columns)
+                else:
+                    count = write_jsonl(rows, out, columns)
+    finally:
+        conn.close()
+    if output is not None:
+        print(f"wrote {count} records to {output}", file=sys.stderr)
+    return 0
+
+
+# -- serve ---------------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from archive.serve import serve
+
+    if not 0 < args.port < 65536:
+        raise ResearchUsageError(f"--port must be 1-65535, got {args.port}")
+    layout = _layout(args)
+    open_catalog(layout).close()  # make sure the search tables exist and are current
+    print(
+        f"serving {layout.catalog_path} at http://127.0.0.1:{args.port}/ "
+        f"(search: /{layout.catalog_path.stem}/search?q=党建); Ctrl-C stops",
+        file=sys.stderr,
+    )
+    serve(layout.catalog_path, args.port)
+    return 0
+
+
+# -- registration --------------------------------------------------------------------
+
+
+def add_commands(sub: Any) -> None:
+    """Register search, show, stats, export and serve on ``sub`` (argparse subparsers)."""
+    from archive.exporters import COLUMNS, FORMATS
+    from archive.search import QUERY_HELP
+
+    search = sub.add_parser(
+        "search",
+        help="full-text search (Chinese and Latin)",
+        description="Search titles and bodies of the current articles.",
+        epilog=QUERY_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    search.add_argument("query", nargs="+", help="query (see below); words are joined by spaces")
+    _archive_arg(search)
+    _filter_args(search)
+    search.add_argument("--limit", type=int, default=20, help="at most N results (0: all)")
+    search.add_argument("--json", action="store_true", help="JSON output for scripts")
+    search.set_defaults(func=cmd_search)
+
+    show = sub.add_parser("show", help="one article: fields, versions, captures")
+    show.add_argument("article", metavar="URL|ID", help="article URL, catalog id or news id")
+    _archive_arg(show)
+    show.add_argument("--html", metavar="FILE", help="write the archived page (scripts removed)")
+    show.add_argument("--json", action="store_true", help="JSON output")
+    show.set_defaults(func=cmd_show)
+
+    stats = sub.add_parser("stats", help="articles per month/year, reviewers, fill rates")
+    _archive_arg(stats)
+    _filter_args(stats)
+    stats.add_argument("--top", type=int, default=10, help="reviewers listed per role")
+    stats.add_argument("--plot", metavar="FILE.png", help="draw monthly series and top reviewers")
+    stats.add_argument("--json", action="store_true", help="JSON output")
+    stats.set_defaults(func=cmd_stats)
+
+    export = sub.add_parser(
+        "export",
+        help="export one current record per article (csv, jsonl, parquet) or a WACZ",
+        description=f"Columns: {', '.join(COLUMNS)}. Default: all but body_html "
+        "(jsonl without --columns: the full records).",
+    )
+    _archive_arg(export)
+    export.add_argument(
+        "--format", choices=(*FORMATS, "wacz"), default="jsonl", help="default: jsonl"
+    )
+    export.add_argument("-o", "--output", help="output file (default or '-': standard output)")
+    export.add_argument("--columns", help="comma-separated columns, e.g. url,title,published_date")
+    export.add_argument("-q", "--query", help="only articles matching this search query")
+    _filter_args(export)
+    export.set_defaults(func=cmd_export)
+
+    serve = sub.add_parser("serve", help="browse the catalog in Datasette on 127.0.0.1")
+    _archive_arg(serve)
+    serve.add_argument("--port", type=int, default=8001, help="default: 8001")
+    serve.set_defaults(func=cmd_serve)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The research commands alone (tests, or before they are wired into ``uir-news``)."""
+    parser = argparse.ArgumentParser(prog="uir-news")
+    add_commands(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
+    args = parser.parse_args(argv)
+    try:
+        result: int = args.func(args)
+    except ResearchUsageError as exc:
+        print(f"uir-news: {exc}", file=sys.stderr)
+        return 2
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

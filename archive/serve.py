@@ -1,0 +1,315 @@
+"""Browsing the catalog in Datasette, with a search that works for Chinese.
+
+Datasette's own full-text search hands the user's words to FTS5, which does
+not segment Chinese. Instead a plugin registered in-process adds three SQL
+functions over :mod:`archive.search` and the metadata declares a canned query
+``search`` (``/catalog/search?q=党建``) that uses them:
+
+``uir_match(q)``
+    the FTS5 MATCH expression for ``q`` (bigram phrases, sanitized and quoted);
+``uir_verify(q, title, body)``
+    1 when the normalized ``search_text`` row really satisfies ``q``;
+``uir_snippet(q, text)``
+    a short excerpt of ``text`` with the matches in «guillemets».
+
+Datasette escapes all values in HTML, which we keep: an article's markup is
+shown as text, never run.
+"""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+import threading
+import time
+import types
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from datasette import hookimpl
+
+from archive import search
+from archive.query import MatchClause
+
+PLUGIN_NAME = "uir-news-search"
+
+SEARCH_SQL = """\
+WITH hits AS (
+  SELECT search_fts.rowid AS id, bm25(search_fts, 8.0, 1.0, 0.5, 0.5) AS score
+  FROM search_fts JOIN search_text t ON t.article_id = search_fts.rowid
+  WHERE search_fts MATCH uir_match(:q) AND uir_verify(:q, t.title, t.body)
+  ORDER BY score LIMIT 200
+)
+SELECT a.id, a.published_at, a.title,
+       uir_snippet(:q, json_extract(v.record_json, '$.body_text')) AS snippet,
+       a.url
+FROM hits JOIN articles a ON a.id = hits.id
+JOIN versions v ON v.id = a.current_version_id
+ORDER BY hits.score, a.published_at DESC"""
+
+
+#: Every table of the catalog and its columns, as docs/catalog.md describes them.
+TABLES: dict[str, dict[str, Any]] = {
+    "meta": {
+        "description": "Key/value facts about the archive.",
+        "columns": {
+            "key": "schema_version, walk_complete, search_index_version, ...",
+            "value": "the value, as text",
+        },
+    },
+    "articles": {
+        "description": "One row per article URL.",
+        "columns": {
+            "id": "catalog id of the article",
+            "url": "absolute URL as fetched (unique)",
+            "column_id": "VSB column id from /info/{column_id}/{news_id}.htm",
+            "news_id": "VSB news id",
+            "first_seen": "UTC time the article was first archived",
+            "last_seen": "UTC time it was last seen on the site",
+            "last_checked": "UTC time of the last fetch or conditional check",
+            "current_version_id": "versions.id of the current content",
+            "title": "current title",
+            "published_at": "YYYY-MM-DD, or ISO 8601 with +08:00 when a time is known",
+        },
+    },
+    "versions": {
+        "description": "One row per distinct content of an article.",
+        "columns": {
+            "id": "version id",
+            "article_id": "articles.id",
+            "content_hash": "sha256 of the content fields of the record",
+            "record_json": "the full normalized record (record.schema.json)",
+            "fetched_at": "UTC time of the fetch this version was parsed from",
+            "warc_file": "WARC file (in warc/) holding the response",
+            "warc_offset": "byte offset of the response record",
+            "warc_length": "byte length of the response record",
+            "record_path": "JSON file of the record, relative to records/",
+        },
+    },
+    "captures": {
+        "description": "One row per response or revisit record in the WARC files.",
+        "columns": {
+            "id": "capture id",
+            "url": "target URL",
+            "fetched_at": "UTC time of the fetch",
+            "status": "HTTP status",
+            "record_type": "response or revisit",
+            "warc_file": "WARC file name",
+            "warc_offset": "byte offset",
+            "warc_length": "byte length",
+            "payload_digest": "WARC-Payload-Digest",
+            "record_id": "WARC-Record-ID (unique)",
+            "etag": "ETag response header",
+            "last_modified": "Last-Modified response header",
+        },
+    },
+    "failures": {
+        "description": "One row per article URL that could not be archived and is still "
+        "missing; the next run retries it, a success deletes the row.",
+        "columns": {
+            "url": "article URL",
+            "reason": "machine-readable reason of the last failure",
+            "detail": "human-readable detail",
+            "first_failed": "UTC time of the first failure",
+            "last_failed": "UTC time of the last failure",
+            "attempts": "number of failed attempts",
+        },
+    },
+    "runs": {
+        "description": "One row per crawl run.",
+        "columns": {
+            "run_id": "run id",
+            "started_at": "UTC start",
+            "finished_at": "UTC end",
+            "exit_code": "exit code of the run",
+            "summary_json": "the run summary as JSON",
+        },
+    },
+    "search_text": {
+        "description": "Normalized title and body of each article's current version "
+        "(NFKC, case-folded, whitespace collapsed): what search matches against.",
+        "columns": {
+            "article_id": "articles.id",
+            "title": "normalized title",
+            "body": "normalized body text",
+        },
+    },
+    "search_fts": {
+        "description": "FTS5 index (contentless, ascii tokenizer) over pre-tokenized text: "
+        "CJK bigrams and whole Latin words. Query it through the search query.",
+        "columns": {
+            "title": "title tokens",
+            "body": "body tokens",
+            "chars": "the distinct CJK characters of title and body",
+            "latin": "suffixes of the Latin words of title and body",
+        },
+    },
+    "article_people": {
+        "description": "Reviewers and credited people of each article's current version.",
+        "columns": {
+            "article_id": "articles.id",
+            "kind": "reviewer or credit",
+            "role": "first_proofreader, second_proofreader, final_reviewer, "
+            "or a credit key (author, photographer, editor, source, ...)",
+            "position": "order within the role, from 0",
+            "name": "the name as printed",
+        },
+    },
+    "article_facts": {
+        "description": "Facts of each article's current version, for filters and stats.",
+        "columns": {
+            "article_id": "articles.id",
+            "published_date": "YYYY-MM-DD or null",
+            "published_time": "ISO 8601 with +08:00 when the page gives a time, else null",
+            "year": "publication year",
+            "month": "publication month, YYYY-MM",
+            "has_attachments": "1 when the article has attachments",
+            "image_count": "number of images",
+            "attachment_count": "number of attachments",
+            "body_chars": "length of body_text in characters",
+            "column_name": "column name",
+        },
+    },
+}
+
+
+@lru_cache(maxsize=256)
+def _compiled(query: str) -> tuple[MatchClause, search.Node, bool]:
+    match, node = search.compile_query(query)
+    return match, node, match.verify_sql is None
+
+
+#: Matches no article: the chars column never holds the separator token.
+NO_MATCH = 'chars : "¦"'
+
+
+def uir_match(query: str | None) -> str:
+    """The FTS5 expression of ``query``; a malformed or empty query matches nothing.
+
+    (Raising inside a SQLite function would only surface as "user-defined
+    function raised exception"; an empty result is the clearer answer.)
+    """
+    if not query or not query.strip():
+        return NO_MATCH
+    try:
+        return str(_compiled(query)[0].fts)
+    except search.QueryError:
+        return NO_MATCH
+
+
+def uir_verify(query: str | None, title: str | None, body: str | None) -> int:
+    if not query:
+        return 0
+    try:
+        _, node, exact = _compiled(query)
+    except search.QueryError:
+        return 0
+    return 1 if exact or search.matches(node, title or "", body or "") else 0
+
+
+def uir_snippet(query: str | None, text: str | None) -> str:
+    if not query or not text:
+        return ""
+    try:
+        _, node, _ = _compiled(query)
+    except search.QueryError:
+        return ""
+    return search.make_snippet(text, [t.text for t in search.positive_terms(node)])
+
+
+@hookimpl  # type: ignore[untyped-decorator]  # datasette ships no type hints
+def _prepare_connection(conn: sqlite3.Connection) -> None:
+    conn.create_function("uir_match", 1, uir_match, deterministic=True)
+    conn.create_function("uir_verify", 3, uir_verify, deterministic=True)
+    conn.create_function("uir_snippet", 2, uir_snippet, deterministic=True)
+
+
+def register_plugin() -> None:
+    """Register the search functions as an in-process Datasette plugin (once)."""
+    from datasette.plugins import pm
+
+    if pm.get_plugin(PLUGIN_NAME) is None:
+        # Datasette lists plugins by module name, so the plugin is a module.
+        plugin = types.ModuleType(PLUGIN_NAME.replace("-", "_"))
+        plugin.prepare_connection = _prepare_connection  # type: ignore[attr-defined]
+        pm.register(plugin, name=PLUGIN_NAME)
+
+
+def metadata(db_name: str = "catalog") -> dict[str, Any]:
+    """Datasette metadata: table and column descriptions and the ``search`` query."""
+    return {
+        "title": "uir-news catalog",
+        "description": "The archived 国关要闻 column of 国际关系学院. "
+        "Use the search query for Chinese full-text search.",
+        "databases": {
+            db_name: {
+                "tables": {
+                    name: {"description": info["description"], "columns": info["columns"]}
+                    for name, info in TABLES.items()
+                },
+                "queries": {
+                    "search": {
+                        "title": "Search articles (Chinese and Latin)",
+                        "description": search.QUERY_HELP,
+                        "sql": SEARCH_SQL,
+                    }
+                },
+            }
+        },
+    }
+
+
+def make_datasette(catalog_path: Path) -> Any:
+    from datasette.app import Datasette
+
+    register_plugin()
+    return Datasette(
+        files=[str(catalog_path)],
+        metadata=metadata(catalog_path.stem),
+        settings={"sql_time_limit_ms": 5000},
+    )
+
+
+def make_server(catalog_path: Path, port: int = 8001) -> Any:
+    """A uvicorn server for the catalog on 127.0.0.1 (loopback only)."""
+    import uvicorn
+
+    config = uvicorn.Config(
+        make_datasette(catalog_path).app(),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+    )
+    return uvicorn.Server(config)
+
+
+def serve(catalog_path: Path, port: int = 8001) -> None:
+    """Serve until interrupted."""
+    make_server(catalog_path, port).run()
+
+
+@contextmanager
+def serving(catalog_path: Path) -> Iterator[str]:
+    """Serve in a background thread on an ephemeral loopback port; yields the base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = make_server(catalog_path, port)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 15
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("datasette did not start")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()

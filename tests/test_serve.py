@@ -1,0 +1,92 @@
+"""Datasette over the catalog: a real server on an ephemeral loopback port."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from archive import catalog
+from archive.search import ensure_search_schema, index_article
+from archive.serve import TABLES, metadata, serving
+from tests.records_factory import make_record, random_records
+
+REPO = Path(__file__).resolve().parent.parent
+
+HOSTILE = make_record(
+    8001, title="<script>alert(1)</script>党建专题", body_text="<b>加粗</b> 党建 内容"
+)
+
+
+@pytest.fixture(scope="module")
+def catalog_path(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
+    path = tmp_path_factory.mktemp("serve") / "catalog.sqlite"
+    records = [HOSTILE, *random_records(80, seed=9, low=80, high=200)]
+    conn = catalog.connect(path)
+    ensure_search_schema(conn)
+    with catalog.transaction(conn):
+        for record in records:
+            index_article(conn, catalog.put_record(conn, record).article_id, record)
+    conn.close()
+    return path, records
+
+
+def fetch(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        body: bytes = response.read()
+        return body.decode("utf-8")
+
+
+def test_search_page_over_http_finds_a_two_character_word(
+    catalog_path: tuple[Path, list[dict[str, Any]]],
+) -> None:
+    path, records = catalog_path
+    expected = {r["url"] for r in records if "党建" in r["title"] + "\n" + r["body_text"]}
+    assert 0 < len(expected) < 200  # the canned query returns at most 200
+    with serving(path) as base:
+        assert base.startswith("http://127.0.0.1:")
+        q = urllib.parse.quote("党建")
+        rows = json.loads(fetch(f"{base}/catalog/search.json?q={q}&_shape=array"))
+        assert {row["url"] for row in rows} == expected
+        assert all("«党建»" in row["snippet"] or "党建" in row["title"] for row in rows)
+        page = fetch(f"{base}/catalog/search?q={q}")
+        # Datasette escapes values: the article's markup is shown, never run.
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;党建专题" in page
+        assert "<script>alert(1)</script>" not in page
+        # Phrases and operators work through the same functions.
+        q2 = urllib.parse.quote('党建 NOT "加粗"')
+        rows2 = json.loads(fetch(f"{base}/catalog/search.json?q={q2}&_shape=array"))
+        assert {row["url"] for row in rows2} == expected - {HOSTILE["url"]}
+        # A malformed or hostile query finds nothing and breaks nothing.
+        for bad in ('"', "NOT", "'; DROP TABLE articles; --", ""):
+            url = f"{base}/catalog/search.json?q={urllib.parse.quote(bad)}&_shape=array"
+            assert json.loads(fetch(url)) == []
+        assert fetch(f"{base}/-/versions.json")
+
+
+def test_every_catalog_column_is_documented(
+    catalog_path: tuple[Path, list[dict[str, Any]]],
+) -> None:
+    path, _ = catalog_path
+    conn = sqlite3.connect(path)
+    doc = (REPO / "docs" / "catalog.md").read_text("utf-8")
+    tables = [
+        name
+        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        if not re.match(r"search_fts_|sqlite_", name)
+    ]
+    assert set(tables) == set(TABLES)
+    for table in tables:
+        assert f"`{table}`" in doc, table
+        columns = [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
+        assert set(columns) == set(TABLES[table]["columns"]), table
+        for column in columns:
+            assert f"`{column}`" in doc, (table, column)
+    conn.close()
+    assert "search" in metadata()["databases"]["catalog"]["queries"]
