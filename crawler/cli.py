@@ -62,6 +62,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
     if args.recent_days < 0 or args.recheck_hours < 0 or args.overlap < 0:
         raise UsageError("--recent-days, --recheck-hours and --overlap must not be negative")
+    if args.timeout <= 0:
+        raise UsageError("--timeout must be positive")
     options = CrawlOptions(
         start_url=_check_start_url(args.start_url),
         archive_dir=_archive_dir(args),
@@ -72,6 +74,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
             "UIR_NEWS_RECHECK_HOURS": args.recheck_hours,
             "UIR_NEWS_OVERLAP_PAGES": args.overlap,
             "UIR_NEWS_FETCH_VIEW_COUNT": args.view_counts,
+            "DOWNLOAD_TIMEOUT": args.timeout,
             "UIR_NEWS_PROGRESS": sys.stderr.isatty() and not args.quiet and not args.verbose,
         },
     )
@@ -209,6 +212,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=1,
         help="listing pages to read past the first already-archived article (default 1)",
+    )
+    crawl.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        help="seconds before a request is given up and retried (default 30)",
     )
     crawl.add_argument(
         "--view-counts",

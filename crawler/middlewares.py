@@ -6,9 +6,11 @@ import ipaddress
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
 
 from scrapy import Request, Spider
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.settings import BaseSettings
 from scrapy.utils.asyncio import sleep
@@ -113,6 +115,28 @@ def retry_after_seconds(value: str) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max((when - datetime.now(UTC)).total_seconds(), 0.0)
+
+
+class RedirectGuardMiddleware:
+    """Stop redirects that loop or leave the site's host, and say which.
+
+    Scrapy would follow a loop until the duplicate filter silently drops the
+    repeat, and drop an off-site target without telling the spider; raising
+    here gives the request's errback a named reason instead.
+    """
+
+    def process_response(
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Response:
+        location = response.headers.get("Location")
+        if response.status in (301, 302, 303, 307, 308) and location:
+            target = urljoin(request.url, location.decode("latin-1"))
+            chain = {*request.meta.get("redirect_urls", []), request.url}
+            if target in chain:
+                raise IgnoreRequest(f"redirect loop: {request.url} -> {target}")
+            if urlsplit(target).hostname != urlparse_cached(request).hostname:
+                raise IgnoreRequest(f"offsite redirect: {request.url} -> {target}")
+        return response
 
 
 def _header_pairs(headers: Any) -> list[tuple[str, str]]:

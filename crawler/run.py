@@ -47,15 +47,9 @@ class ExitCode(enum.IntEnum):
     FAILED = 5  # nothing could be crawled (start page unreachable, ...)
 
 
-#: Reasons that mean an article (or listing page) was lost for this run.
-FAILURE_REASONS_PREFIXES = (
-    "fetch_failed",
-    "http_",
-    "listing_http_",
-    "invalid_record",
-    "record_too_large",
-)
-FAILURE_REASONS = frozenset({"not_found", "js_challenge", "no_article_content", "too_large"})
+#: Reasons for which nothing is lost: the site asked us not to fetch the page,
+#: or it is not an article. Every other reported reason counts as a failure.
+NOT_FAILURES = frozenset({"robots_disallowed", "dynamic_url"})
 
 
 @dataclass
@@ -78,7 +72,7 @@ def build_settings(options: CrawlOptions) -> Settings:
 
 
 def _is_failure(reason: str) -> bool:
-    return reason in FAILURE_REASONS or reason.startswith(FAILURE_REASONS_PREFIXES)
+    return reason not in NOT_FAILURES
 
 
 def _recent_summaries(layout: ArchiveLayout, limit: int = 20) -> list[dict[str, Any]]:

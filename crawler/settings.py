@@ -109,6 +109,8 @@ DOWNLOADER_MIDDLEWARES = {
     # Stock retries plus backoff that honours Retry-After, in the stock place.
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
+    # Sees 3xx answers before RedirectMiddleware (600) follows them.
+    "crawler.middlewares.RedirectGuardMiddleware": 610,
     # Downloader side of everything else: sees the bytes exactly as the server
     # sent them, before decompression, and every retried or redirected response.
     "crawler.middlewares.WarcCaptureMiddleware": 950,

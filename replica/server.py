@@ -12,8 +12,10 @@ import argparse
 import contextlib
 import ipaddress
 import socket
+import struct
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
+from replica.faults import FaultPlan, FaultyResponse
 from replica.model import LISTING_LAYOUTS
 from replica.site import ReplicaSite
 
@@ -38,6 +41,9 @@ class LoggedRequest:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as Scrapy expects of a real server
     timeout = 30  # an idle keep-alive connection does not pin a thread forever
+    # Headers and body go out in separate writes; with Nagle on, a client that
+    # waits for each answer (wget) stalls 40 ms on every one for a delayed ACK.
+    disable_nagle_algorithm = True
     server: _HTTPServer
 
     def _serve(self) -> None:
@@ -46,17 +52,38 @@ class _Handler(BaseHTTPRequestHandler):
         if length > 0:
             self.rfile.read(length)
         headers = {k: v for k, v in self.headers.items()}
-        status, response_headers, body = self.server.site.respond(self.command, self.path, headers)
+        response = self.server.site.respond(self.command, self.path, headers)
+        status, response_headers, body = response
         # Logged before the answer goes out, so a client that has its response sees the entry.
         self.server.owner.log(LoggedRequest(self.command, self.path, status, headers))
-        self.send_response(status)
-        for name, value in response_headers.items():
-            self.send_header(name, value)
-        if "Content-Length" not in response_headers:
-            self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if body and self.command != "HEAD":
-            self.wfile.write(body)
+        faulty = response if isinstance(response, FaultyResponse) else None
+        if faulty is not None and faulty.delay > 0:
+            time.sleep(faulty.delay)
+        try:
+            self.send_response(status)
+            for name, value in response_headers.items():
+                self.send_header(name, value)
+            if "Content-Length" not in response_headers:
+                self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if faulty is not None and faulty.cut_at is not None and self.command != "HEAD":
+                self._cut(body[: faulty.cut_at], reset=faulty.reset)
+            elif body and self.command != "HEAD":
+                self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up (a timeout, a download over its size limit): not our error.
+            self.close_connection = True
+
+    def _cut(self, part: bytes, *, reset: bool) -> None:
+        """Send `part` of a body, then end the connection: a TCP reset, or a clean close."""
+        self.wfile.write(part)
+        self.close_connection = True
+        if not reset:
+            return  # socketserver shuts the socket down cleanly: the body ends short
+        time.sleep(0.05)  # let the partial body leave the send buffer before the RST
+        # SO_LINGER on with a zero timeout: close() sends RST instead of FIN.
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
 
     def version_string(self) -> str:
         return "VWebServer"  # what VSB sites send; no Python version to fingerprint
@@ -228,6 +255,19 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--listing-layout", choices=LISTING_LAYOUTS, default="modern", help="listing markup"
     )
+    parser.add_argument(
+        "--faults",
+        type=int,
+        metavar="SEED",
+        default=None,
+        help="fault mode: a FaultPlan with this seed (errors, slow, cut bodies, bad charsets...)",
+    )
+    parser.add_argument(
+        "--slow-delay",
+        type=float,
+        default=5.0,
+        help="with --faults: seconds a slow answer waits (default 5)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log each request to stderr")
     return parser
 
@@ -248,6 +288,11 @@ def main(argv: list[str] | None = None) -> int:
             n_articles=args.articles,
             page_size=args.page_size,
             listing_layout=args.listing_layout,
+            faults=(
+                None
+                if args.faults is None
+                else FaultPlan(seed=args.faults, slow_delay=args.slow_delay)
+            ),
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -258,7 +303,8 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
-    print(f"Replica of 国关要闻 serving at {server.start_url} (Ctrl-C to stop)", flush=True)
+    mode = "" if args.faults is None else f" in fault mode (seed {args.faults})"
+    print(f"Replica of 国关要闻 serving at {server.start_url}{mode} (Ctrl-C to stop)", flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

@@ -167,6 +167,7 @@ class ReplicaSite:
         self._build(n_articles, n_link_items)
         self._listing_modified = max(self._entry_modified(e) for e in self._entries)
         self._clock = self._listing_modified
+        self.faults.bind(self)
 
     # --- generation -------------------------------------------------------------------
 
@@ -501,6 +502,11 @@ class ReplicaSite:
                 return early
             response = self._route(request)
             return self.faults.after(request, response)
+
+    def route(self, request: Request) -> Response:
+        """The faithful answer to `request`, bypassing the fault mode (for fault plans)."""
+        with self._lock:
+            return self._route(request)
 
     def _route(self, request: Request) -> Response:
         if request.method not in ("GET", "HEAD"):

@@ -26,7 +26,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import scrapy
-from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
@@ -42,6 +41,7 @@ from crawler.extract import (
     parse_view_count,
     view_count_url,
 )
+from crawler.failures import failure_reason
 
 # Statuses the article callback wants to see, to report them with a reason.
 _ARTICLE_STATUSES = [304, 404, 410, 412]
@@ -57,6 +57,10 @@ class GxywSpider(scrapy.Spider):
         self.external_links: list[dict[str, Any]] = []
         self.full_walk = True
         self.listing_failed = False
+        # Article URLs requested but not yet recorded or reported: a request
+        # Scrapy drops silently (a redirect back to a URL already fetched is
+        # filtered as a duplicate) must still be reported.
+        self.pending_articles: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> GxywSpider:
@@ -101,7 +105,7 @@ class GxywSpider(scrapy.Spider):
                     url,
                     callback=self.parse_article_page,
                     errback=self.on_error,
-                    meta={"handle_httpstatus_list": _ARTICLE_STATUSES},
+                    meta=self._article_meta(url),
                 )
 
     # -- listing pages --------------------------------------------------------
@@ -173,13 +177,18 @@ class GxywSpider(scrapy.Spider):
             meta={"overlap_left": None if remaining is None else remaining - 1},
         )
 
+    def _article_meta(self, url: str) -> dict[str, Any]:
+        """Meta of an article request; the URL is owed a record or a report."""
+        self.pending_articles.add(url)
+        return {"handle_httpstatus_list": _ARTICLE_STATUSES, "article_url": url}
+
     def _article_request(self, response: Response, item: ListingItem) -> scrapy.Request:
         return response.follow(
             item.url,
             callback=self.parse_article_page,
             errback=self.on_error,
             cb_kwargs={"listing": item, "page_url": response.url},
-            meta={"handle_httpstatus_list": _ARTICLE_STATUSES},
+            meta=self._article_meta(response.urljoin(item.url)),
         )
 
     def _recheck_request(
@@ -205,7 +214,7 @@ class GxywSpider(scrapy.Spider):
             errback=self.on_error,
             headers=headers,
             cb_kwargs={"listing": item, "page_url": response.url},
-            meta={"handle_httpstatus_list": _ARTICLE_STATUSES, "previous_capture": previous},
+            meta={**self._article_meta(response.urljoin(item.url)), "previous_capture": previous},
             dont_filter=True,
         )
 
@@ -214,6 +223,7 @@ class GxywSpider(scrapy.Spider):
     def parse_article_page(
         self, response: Response, listing: ListingItem | None = None, page_url: str | None = None
     ) -> Iterator[Any]:
+        self.pending_articles.discard(response.meta.get("article_url", response.url))
         if response.meta.get("unchanged"):
             self.crawler.stats.inc_value("crawl/unchanged")
             self.archive.mark_unchanged(response.url, response.meta["fetched_at"])
@@ -263,18 +273,24 @@ class GxywSpider(scrapy.Spider):
 
     def on_error(self, failure: Failure, *, article: bool = True) -> None:
         request = getattr(failure, "request", None)
-        url = request.url if request is not None else "?"
-        message = failure.getErrorMessage()
-        reason = "fetch_failed"
-        if isinstance(failure.value, IgnoreRequest) and "robots.txt" in message:
-            reason = "robots_disallowed"
-        elif "max size" in message or "maxsize" in message:
-            reason = "too_large"
-        self.report(url, reason, message, article=article and reason != "robots_disallowed")
+        url = request.meta.get("article_url", request.url) if request is not None else "?"
+        self.pending_articles.discard(url)
+        reason = failure_reason(failure)
+        self.report(
+            url,
+            reason,
+            failure.getErrorMessage(),
+            article=article and reason != "robots_disallowed",
+        )
 
     def on_listing_error(self, failure: Failure) -> None:
         self.listing_failed = True
         self.on_error(failure, article=False)
+
+    def closed(self, reason: str) -> None:
+        for url in sorted(self.pending_articles):
+            self.report(url, "dropped", "request dropped before any answer reached the spider")
+        self.pending_articles.clear()
 
     def report(self, url: str, reason: str, detail: str = "", *, article: bool = True) -> None:
         """Record a page that did not become an article, with its reason.
