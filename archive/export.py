@@ -11,11 +11,9 @@ import contextlib
 import os
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
-
-from archive.records import dumps
 
 
 @contextlib.contextmanager
@@ -41,13 +39,3 @@ def atomic_output(path: Path | None, *, binary: bool = False) -> Iterator[IO[Any
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def write_jsonl(records: Iterable[dict[str, Any]], out: IO[str]) -> int:
-    """One record per line, UTF-8, not ASCII-escaped. Returns the count."""
-    count = 0
-    for record in records:
-        out.write(dumps(record, indent=None))
-        out.write("\n")
-        count += 1
-    return count

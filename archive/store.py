@@ -8,8 +8,6 @@ two different versions can never overwrite each other.
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -30,8 +28,6 @@ class RecordStore(Protocol):
 
     def put(self, record: dict[str, Any]) -> StoredVersion: ...
 
-    def iter_current(self) -> Iterator[dict[str, Any]]: ...
-
 
 def article_key(record: dict[str, Any]) -> tuple[str, str]:
     """Directory names for an article: its VSB ids, else a hash of its URL."""
@@ -43,7 +39,7 @@ def article_key(record: dict[str, Any]) -> tuple[str, str]:
 
 
 class JsonRecordStore:
-    """Records as JSON files under ``root``; the newest version is current."""
+    """Records as JSON files under ``root``, one per version; the catalog knows the current."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -59,20 +55,3 @@ class JsonRecordStore:
             return StoredVersion(path, digest, created=False)
         atomic_write_text(path, dumps(record) + "\n")
         return StoredVersion(path, digest, created=True)
-
-    def iter_versions(self) -> Iterator[tuple[Path, list[dict[str, Any]]]]:
-        """Each article directory with its versions, oldest fetch first."""
-        if not self.root.is_dir():
-            return
-        for column_dir in sorted(p for p in self.root.iterdir() if p.is_dir()):
-            for article_dir in sorted(p for p in column_dir.iterdir() if p.is_dir()):
-                versions = [
-                    json.loads(p.read_text("utf-8")) for p in sorted(article_dir.glob("*.json"))
-                ]
-                if versions:
-                    versions.sort(key=lambda r: str(r.get("fetched_at", "")))
-                    yield article_dir, versions
-
-    def iter_current(self) -> Iterator[dict[str, Any]]:
-        for _, versions in self.iter_versions():
-            yield versions[-1]

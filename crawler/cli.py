@@ -147,7 +147,7 @@ def cmd_replica(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from archive.store import JsonRecordStore
+    from archive import catalog
     from crawler.run import CrawlOptions, run_crawl
     from replica.server import ReplicaServer
     from replica.site import ReplicaSite
@@ -162,14 +162,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"replica site serving {server.start_url}")
         summary = run_crawl(CrawlOptions(start_url=server.start_url, archive_dir=archive_dir))
     print(format_summary(summary))
-    seed = next(
-        (
-            r
-            for r in JsonRecordStore(ArchiveLayout(archive_dir).records_dir).iter_current()
-            if "四强" in r["title"]
-        ),
-        None,
-    )
+    conn = catalog.connect(ArchiveLayout(archive_dir).catalog_path)
+    try:
+        # Show the seed article: the one real article of the column.
+        seed = next((r for r in catalog.iter_current_records(conn) if "四强" in r["title"]), None)
+    finally:
+        conn.close()
     if seed is not None:
         shown = dict(seed)
         shown["body_html"] = shown["body_html"][:200] + "…"
