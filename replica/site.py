@@ -57,6 +57,12 @@ STATIC_MODIFIED = datetime(2024, 3, 1, 9, 0)
 
 TEMPLATE_WEIGHTS = (4, 3, 2, 1, 2, 1)  # arc, intro, contit, titlestyle, cndate, bracket
 DAY_GAPS = (0, 0, 1, 1, 1, 2, 2, 3, 4, 5, 7)
+#: Gaps for large sites (benchmarks): several articles a day, so that 50,000
+#: articles still fit between 1949 and today.
+DENSE_DAY_GAPS = (0, 0, 0, 0, 0, 1)
+#: At most this many entries are published after the seed article, so no
+#: article is dated after the middle of 2026 (a crawler rejects future dates).
+MAX_AFTER_SEED = 140
 WEIXIN_TITLES = (
     "国关学子的毕业季｜毕业快乐，前程似锦！",
     "开学第一课 I 欢迎来到国际关系学院",
@@ -174,10 +180,11 @@ class ReplicaSite:
     def _timeline(self, n_slots: int, anchor_index: int) -> list[datetime]:
         """Strictly increasing publication times with `SEED_PUBLISHED` at `anchor_index`."""
         rng = self._rng
+        gaps = DAY_GAPS if n_slots <= 1000 else DENSE_DAY_GAPS
         times = [SEED_PUBLISHED]
         cur = SEED_PUBLISHED
         for _ in range(anchor_index):
-            gap = rng.choice(DAY_GAPS)
+            gap = rng.choice(gaps)
             if gap == 0:
                 cur -= timedelta(minutes=rng.randint(20, 180))
             else:
@@ -201,7 +208,7 @@ class ReplicaSite:
     def _build(self, n_articles: int, n_link_items: int) -> None:
         rng = self._rng
         n_slots = n_articles + n_link_items
-        anchor = n_slots // 2
+        anchor = max(n_slots // 2, n_slots - 1 - MAX_AFTER_SEED)
         times = self._timeline(n_slots, anchor)
         ids = [SEED_NEWS_ID] * n_slots
         for i in range(anchor - 1, -1, -1):

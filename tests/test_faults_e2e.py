@@ -4,6 +4,7 @@ picks up what failed."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -50,6 +51,33 @@ def _check_run(archive: Path, site: ReplicaSite, plan: FaultPlan, run: int, summ
     assert report.ok, report.one_line()
 
 
+CONTENT_FAULTS = {"gbk_as_utf8", "utf8_as_gbk", "no_charset", "no_charset_gbk", "malformed"}
+FIELDS = ("title", "published_at", "body_text", "reviewers", "credits", "prev_url", "next_url")
+
+
+def _check_content_faults(archive: Path, site: ReplicaSite, plan: FaultPlan, base: str) -> None:
+    """Wrong charsets and broken markup still give every field right."""
+    conn = sqlite3.connect(archive / "catalog.sqlite")
+    try:
+        records = {
+            urlsplit(url).path: json.loads(text)
+            for url, text in conn.execute(
+                "SELECT a.url, v.record_json FROM articles a "
+                "JOIN versions v ON v.id = a.current_version_id"
+            )
+        }
+    finally:
+        conn.close()
+    faults = [f for f in plan.plan(site) if f.kind in CONTENT_FAULTS]
+    assert {f.kind for f in faults} == CONTENT_FAULTS
+    for fault in faults:
+        assert fault.news_id is not None
+        expected = site.expected_record(site.article(fault.news_id), base)
+        record = records[fault.path]
+        wrong = [f for f in FIELDS if record[f] != expected[f]]
+        assert not wrong, f"{fault.kind}: fields {wrong} differ"
+
+
 def test_fault_mode_crawl_and_the_run_after(tmp_path: Path) -> None:
     plan = FaultPlan(seed=1, slow_delay=3.0)
     site = ReplicaSite(n_articles=60, faults=plan)
@@ -61,6 +89,7 @@ def test_fault_mode_crawl_and_the_run_after(tmp_path: Path) -> None:
         summary = first.last_summary(archive)
         assert summary["failures"] > 0
         _check_run(archive, site, plan, 1, summary)
+        _check_content_faults(archive, site, plan, server.base_url)
         # The 30 MB page was aborted at the size limit, not stored whole.
         assert summary["response_bytes"] < 25 * 1024 * 1024
 

@@ -51,8 +51,20 @@ def decode(html: str | bytes) -> str:
     return html.decode("utf-8", errors="replace")
 
 
+_DOCUMENT_END_TAGS = re.compile(r"</(?:html|body)\s*>", re.IGNORECASE)
+
+
 def parse_html(text: str) -> Element | None:
-    """The lxml root of `text` (parsed once, through parsel), or None for an empty document."""
+    """The lxml root of `text` (parsed once, through parsel), or None for an empty document.
+
+    Two repairs come first, as browsers make them: NUL characters are dropped
+    (libxml2 reads a C string and loses what follows one), and ``</body>`` /
+    ``</html>`` end tags are removed (libxml2 drops everything after a stray
+    early ``</html>``; the parser closes both elements at the end anyway).
+    """
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    text = _DOCUMENT_END_TAGS.sub("", text)
     if not text.strip():
         return None
     root = parsel.Selector(text=text, type="html").root
