@@ -154,7 +154,14 @@ def rebuild(
     ):
         stale.unlink(missing_ok=True)
     conn = catalog.connect(tmp_path)
-    counts = {"warc_files": 0, "captures": 0, "versions": 0, "articles": 0, "runs": 0}
+    counts = {
+        "warc_files": 0,
+        "captures": 0,
+        "versions": 0,
+        "articles": 0,
+        "runs": 0,
+        "unreadable_records": 0,
+    }
     try:
         with catalog.transaction(conn):
             for path in list_warcs(layout.warc_dir):
@@ -162,8 +169,16 @@ def rebuild(
                 counts["captures"] += _index_captures(conn, path)
             records = []
             for record_path in layout.records_dir.glob("*/*/*.json"):
-                record = json.loads(record_path.read_text("utf-8"))
-                records.append((str(record["fetched_at"]), record_path, record))
+                try:
+                    record = json.loads(record_path.read_text("utf-8"))
+                    fetched_at = str(record["fetched_at"])
+                except (OSError, ValueError, KeyError, TypeError) as exc:
+                    # Written without fsync, a record can be empty after a power
+                    # cut. Left out, its article is simply fetched again.
+                    logger.warning("Skipped unreadable record %s: %s", record_path, exc)
+                    counts["unreadable_records"] += 1
+                    continue
+                records.append((fetched_at, record_path, record))
             # Oldest first, so the newest fetch ends up current, as in a crawl.
             records.sort(key=lambda item: item[0])
             for _, record_path, record in records:

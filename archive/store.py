@@ -53,5 +53,5 @@ class JsonRecordStore:
         path = self.article_dir(record) / f"{digest[:16]}.json"
         if path.exists():
             return StoredVersion(path, digest, created=False)
-        atomic_write_text(path, dumps(record) + "\n")
+        atomic_write_text(path, dumps(record) + "\n", durable=False)
         return StoredVersion(path, digest, created=True)

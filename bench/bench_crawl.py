@@ -10,7 +10,11 @@ includes interpreter start-up). Pages = responses the crawler received
 show whether the server, not the crawler, was the bottleneck. Noisy: 2 cores,
 shared with other work; compare only figures from the same run.
 
-Usage: python bench/bench_crawl.py [--articles 1000] [--reps 3] [--json FILE]
+Usage: python bench/bench_crawl.py [--articles 1000] [--reps 3] [--latency-ms 0] [--json FILE]
+
+`--latency-ms` makes the replica wait before every answer, as a network
+would: on bare loopback (0 ms) the crawl is CPU-bound and wget's C wins; with
+any real round trip, concurrency decides.
 """
 
 from __future__ import annotations
@@ -96,12 +100,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--articles", type=int, default=1000)
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--json", type=Path, help="also write the raw runs here")
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        help="the replica waits this long before every answer (a network round trip)",
+    )
     args = parser.parse_args(argv)
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in TOOLS}
-    with tempfile.TemporaryDirectory(prefix="bench-crawl-") as tmp, Replica(args.articles) as rep:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-crawl-") as tmp,
+        Replica(args.articles, latency_ms=args.latency_ms) as rep,
+    ):
         work = Path(tmp)
         print(
-            f"replica: {args.articles} articles at {rep.start_url} "
+            f"replica: {args.articles} articles at {rep.start_url}, "
+            f"latency {args.latency_ms} ms "
             f"(started in {rep.startup_s:.1f} s)",
             flush=True,
         )

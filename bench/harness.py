@@ -70,9 +70,10 @@ def run_measured(argv: list[str], *, timeout: float, cwd: Path = ROOT) -> Measur
 class Replica:
     """`python -m replica` in its own process (so it does not share the crawler's GIL)."""
 
-    def __init__(self, articles: int, page_size: int = 15) -> None:
+    def __init__(self, articles: int, page_size: int = 15, latency_ms: float = 0.0) -> None:
         self.articles = articles
         self.page_size = page_size
+        self.latency_ms = latency_ms
         self.proc: subprocess.Popen[str] | None = None
         self.start_url = ""
         self.startup_s = 0.0
@@ -90,6 +91,8 @@ class Replica:
                 str(self.articles),
                 "--page-size",
                 str(self.page_size),
+                "--latency-ms",
+                str(self.latency_ms),
             ],
             cwd=ROOT,
             stdout=subprocess.PIPE,

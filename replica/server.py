@@ -57,8 +57,9 @@ class _Handler(BaseHTTPRequestHandler):
         # Logged before the answer goes out, so a client that has its response sees the entry.
         self.server.owner.log(LoggedRequest(self.command, self.path, status, headers))
         faulty = response if isinstance(response, FaultyResponse) else None
-        if faulty is not None and faulty.delay > 0:
-            time.sleep(faulty.delay)
+        delay = self.server.owner.latency + (faulty.delay if faulty is not None else 0.0)
+        if delay > 0:
+            time.sleep(delay)
         try:
             self.send_response(status)
             for name, value in response_headers.items():
@@ -140,6 +141,7 @@ class ReplicaServer:
         port: int = 0,
         *,
         verbose: bool = False,
+        latency: float = 0.0,
     ) -> None:
         if not is_loopback(host):
             raise ValueError(f"refusing to serve the replica on non-loopback host {host!r}")
@@ -147,6 +149,9 @@ class ReplicaServer:
         self.host = host
         self.port = port
         self.verbose = verbose
+        # Seconds added before every answer: a network's round trip, for
+        # benchmarks that compare crawlers under realistic latency.
+        self.latency = latency
         self._log: list[LoggedRequest] = []
         self._log_lock = threading.Lock()
         self._httpd: _HTTPServer | None = None
@@ -268,6 +273,12 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         default=5.0,
         help="with --faults: seconds a slow answer waits (default 5)",
     )
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        help="wait this long before every answer, like a network round trip (default 0)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log each request to stderr")
     return parser
 
@@ -297,7 +308,16 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    server = ReplicaServer(site, host=args.host, port=args.port, verbose=args.verbose)
+    if args.latency_ms < 0:
+        print("error: --latency-ms must not be negative", file=sys.stderr)
+        return 2
+    server = ReplicaServer(
+        site,
+        host=args.host,
+        port=args.port,
+        verbose=args.verbose,
+        latency=args.latency_ms / 1000,
+    )
     try:
         server.start()
     except OSError as exc:

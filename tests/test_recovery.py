@@ -89,18 +89,32 @@ def test_rebuild_recreates_captures_and_keeps_old_catalog_on_failure(tmp_path: P
     assert [r["etag"] for r in rows] == ['"e0"', '"e1"', '"e2"', '"e3"']
     assert {r["status"] for r in rows} == {200}
 
-    # A record file that cannot be read aborts the rebuild; the old catalog stays.
+    # A record file that cannot be read (an empty file after a power cut) is
+    # skipped and counted; its article will be fetched again.
     bad = layout.records_dir / "1031" / "9" / "bad.json"
     bad.parent.mkdir(parents=True)
-    bad.write_text("{", encoding="utf-8")
-    saved = tmp_path / "saved.sqlite"
-    shutil.copy(layout.catalog_path, saved)
+    bad.write_text("", encoding="utf-8")
+    counts = rebuild(layout)
+    assert counts["unreadable_records"] == 1 and counts["captures"] == 4
+
+
+def test_rebuild_failure_keeps_the_old_catalog(tmp_path: Path) -> None:
+    layout = ArchiveLayout(tmp_path)
+    layout.create()
+    writer = RotatingWarcWriter(layout.warc_dir)
+    writer.write_exchange(_exchange(1))
+    writer.close()
+    rebuild(layout)
+    saved = layout.catalog_path.read_bytes()
+    # A run summary that is not JSON stops the rebuild before the swap.
+    (layout.runs_dir / "broken.json").write_text("{", encoding="utf-8")
     try:
         rebuild(layout)
     except ValueError:
         pass
     else:
-        raise AssertionError("rebuild accepted a corrupt record file")
+        raise AssertionError("rebuild accepted a corrupt run summary")
+    assert layout.catalog_path.read_bytes() == saved
     conn = catalog.connect(layout.catalog_path)
-    assert conn.execute("SELECT count(*) FROM captures").fetchone()[0] == 4
+    assert conn.execute("SELECT count(*) FROM captures").fetchone()[0] == 1
     conn.close()

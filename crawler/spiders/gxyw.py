@@ -228,11 +228,10 @@ class GxywSpider(scrapy.Spider):
             self.crawler.stats.inc_value("crawl/unchanged")
             self.archive.mark_unchanged(response.url, response.meta["fetched_at"])
             return
-        reason = classify_response(response.status, response.body, response.url)
-        if reason is None and response.status != 200:
-            reason = f"http_{response.status}"
-        if reason is not None:
-            self.report(response.url, reason)
+        if response.status != 200:
+            # A 200 is classified by parse_article itself: one parse per page.
+            reason = classify_response(response.status, response.body, response.url)
+            self.report(response.url, reason or f"http_{response.status}")
             return
         try:
             record = parse_article(response.body, response.url)

@@ -1,0 +1,59 @@
+"""The record schema: the fast compiled check and jsonschema agree."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from archive.records import content_hash, is_valid, validation_errors
+
+FIXTURE = Path(__file__).parent / "fixtures" / "pages" / "arc_seed.json"
+
+
+def _record() -> dict[str, Any]:
+    record: dict[str, Any] = json.loads(FIXTURE.read_text("utf-8"))
+    record.update(
+        fetched_at="2026-11-27T08:00:00Z",
+        warc={"file": "UIRNEWS-1-00000-h.warc.gz", "offset": 0, "length": 10},
+        listing=None,
+    )
+    return record
+
+
+BREAKAGES = {
+    "empty title": lambda r: r.update(title=""),
+    "bad date": lambda r: r.update(published_at="14/07/2025"),
+    "bad fetch time": lambda r: r.update(fetched_at="yesterday"),
+    "extra field": lambda r: r.update(extra=1),
+    "relative url": lambda r: r.update(url="/info/1031/1.htm"),
+    "warc path": lambda r: r["warc"].update(file="../x.warc.gz"),
+    "reviewer not a list": lambda r: r["reviewers"].update(final_reviewer="陈斌"),
+    "unknown credit": lambda r: r["credits"].update(boss=["x"]),
+    "schema version": lambda r: r.update(schema_version=2),
+}
+
+
+def test_a_valid_record_passes_both() -> None:
+    record = _record()
+    assert is_valid(record) and validation_errors(record) == []
+
+
+@pytest.mark.parametrize("name", sorted(BREAKAGES))
+def test_each_breakage_is_caught_by_both(name: str) -> None:
+    record = copy.deepcopy(_record())
+    BREAKAGES[name](record)
+    assert not is_valid(record)
+    assert validation_errors(record), name
+
+
+def test_content_hash_ignores_fetch_details_only() -> None:
+    record = _record()
+    again = copy.deepcopy(record)
+    again.update(fetched_at="2027-01-01T00:00:00Z", warnings=["x"], view_count=5)
+    assert content_hash(record) == content_hash(again)
+    again["body_text"] += "。"
+    assert content_hash(record) != content_hash(again)
