@@ -28,8 +28,13 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+## Benchmarks (minutes; loopback only). Method and figures: BENCHMARKS.md.
 bench: install
 	$(BIN)/python bench/bench_extract.py
+	$(BIN)/python bench/bench_extract.py --corpus replica --reps 5
+	$(BIN)/python bench/bench_warc.py
+	$(BIN)/python bench/bench_crawl.py --articles 2000 --reps 3
+	$(BIN)/python bench/bench_crawl.py --articles 1000 --reps 3 --latency-ms 20
 
 ## A CJK font so `uir-news stats --plot` draws Chinese names (Debian, as root).
 fonts:
