@@ -8,7 +8,11 @@ import pytest
 
 from archive.fsutil import atomic_write_text, safe_component
 from archive.store import JsonRecordStore, article_key
-from archive.warc import WarcPointer, read_record, resolve_warc_path
+from archive.warc import WarcPointer, iter_records, list_warcs, read_record, resolve_warc_path
+from replica.faults import Request, Response
+from replica.server import ReplicaServer
+from replica.site import ReplicaSite
+from tests.conftest import crawl, run_cli
 
 HOSTILE = [
     "../../etc/passwd",
@@ -70,3 +74,44 @@ def test_atomic_write_never_leaves_a_half_file(tmp_path: Path) -> None:
         atomic_write_text(target, Boom("new"))
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
+
+
+class SetsCookies:
+    """A replica that hands out a session cookie with every answer."""
+
+    def bind(self, site: ReplicaSite) -> None:
+        pass
+
+    def before(self, request: Request) -> Response | None:
+        return None
+
+    def after(self, request: Request, response: Response) -> Response:
+        headers = dict(response.headers)
+        headers["Set-Cookie"] = f"JSESSIONID={SECRET}; Path=/"
+        return Response(response.status, headers, response.body)
+
+
+SECRET = "s3cr3t-session-token"
+
+
+@pytest.mark.e2e
+def test_no_cookie_is_sent_back_or_exported(tmp_path: Path) -> None:
+    archive = tmp_path / "archive"
+    with ReplicaServer(ReplicaSite(n_articles=20, faults=SetsCookies())) as server:
+        crawl(server, archive)
+        sent = [
+            value
+            for r in server.requests
+            for name, value in r.headers.items()
+            if name.lower() in {"cookie", "authorization"}
+        ]
+    assert sent == []
+    for fmt in ("jsonl", "csv", "parquet"):
+        out = tmp_path / f"export.{fmt}"
+        run_cli("export", "--archive", archive, "--format", fmt, "-o", out)
+        assert SECRET.encode() not in out.read_bytes(), fmt
+    # WARC request records carry no Cookie header either.
+    for path in list_warcs(archive / "warc"):
+        for _, record, _ in iter_records(path):
+            if record.rec_type == "request":
+                assert record.http_headers.get_header("Cookie") is None
