@@ -210,11 +210,16 @@ class ReplicaSite:
         n_slots = n_articles + n_link_items
         anchor = max(n_slots // 2, n_slots - 1 - MAX_AFTER_SEED)
         times = self._timeline(n_slots, anchor)
-        ids = [SEED_NEWS_ID] * n_slots
+        # News ids grow with time by gaps of up to 18; a large site (benchmarks)
+        # uses gaps of 1, and its seed article a higher id if need be, so that
+        # the oldest id stays positive.
+        max_gap = 18 if n_slots <= 1000 else 1
+        self._seed_news_id = max(SEED_NEWS_ID, anchor * max_gap + 1)
+        ids = [self._seed_news_id] * n_slots
         for i in range(anchor - 1, -1, -1):
-            ids[i] = ids[i + 1] - rng.randint(1, 18)
+            ids[i] = ids[i + 1] - rng.randint(1, max_gap)
         for i in range(anchor + 1, n_slots):
-            ids[i] = ids[i - 1] + rng.randint(1, 18)
+            ids[i] = ids[i - 1] + rng.randint(1, max_gap)
         others = [i for i in range(n_slots) if i != anchor]
         link_slots = sorted(rng.sample(others, min(n_link_items, len(others))))
         n_generated = n_articles - 1
@@ -286,7 +291,7 @@ class ReplicaSite:
         reviewers = {role: tuple(names) for role, names in data["reviewers"].items()}
         return Article(
             column_id=self.column_id,
-            news_id=SEED_NEWS_ID,
+            news_id=self._seed_news_id,
             title=data["title"],
             published=SEED_PUBLISHED,
             blocks=tuple(Paragraph(p) for p in data["paragraphs"]),
@@ -345,7 +350,7 @@ class ReplicaSite:
 
     @property
     def seed_article(self) -> Article:
-        return self._articles[SEED_NEWS_ID]
+        return self._articles[self._seed_news_id]
 
     def article(self, news_id: int) -> Article:
         """The article with this VSB news id; KeyError if there is none."""

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from datetime import date
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
@@ -364,3 +365,17 @@ def test_command_line_serves_until_ctrl_c() -> None:
         if proc.poll() is None:
             proc.kill()
         proc.communicate()
+
+
+@pytest.mark.parametrize("n_articles", [1500, 20000])
+def test_large_sites_keep_ids_positive_and_dates_in_the_past(n_articles: int) -> None:
+    # Benchmarks crawl big replicas: a negative id is a 404, and a date after
+    # today is (rightly) rejected by the crawler, which then raises the alarm.
+    site = ReplicaSite(n_articles=n_articles)
+    ids = [a.news_id for a in site.articles]
+    assert min(ids) >= 1 and len(set(ids)) == len(ids)
+    assert ids == sorted(ids, reverse=True)
+    assert site.articles[0].published.date() <= date(2026, 11, 1)
+    assert site.articles[-1].published.year >= 1990
+    status, _, _ = site.respond("GET", site.articles[-1].path)
+    assert status == 200
