@@ -46,6 +46,11 @@ from crawler.failures import failure_reason
 # Statuses the article callback wants to see, to report them with a reason.
 _ARTICLE_STATUSES = [304, 404, 410, 412]
 
+# Articles go before listing pages: the queue then holds about one listing
+# page of articles at a time, instead of every article of the column, so
+# memory stays flat however long the column is.
+_ARTICLE_PRIORITY = 10
+
 
 class GxywSpider(scrapy.Spider):
     name = "gxyw"
@@ -106,6 +111,7 @@ class GxywSpider(scrapy.Spider):
                     callback=self.parse_article_page,
                     errback=self.on_error,
                     meta=self._article_meta(url),
+                    priority=_ARTICLE_PRIORITY,
                 )
 
     # -- listing pages --------------------------------------------------------
@@ -189,6 +195,7 @@ class GxywSpider(scrapy.Spider):
             errback=self.on_error,
             cb_kwargs={"listing": item, "page_url": response.url},
             meta=self._article_meta(response.urljoin(item.url)),
+            priority=_ARTICLE_PRIORITY,
         )
 
     def _recheck_request(
@@ -215,6 +222,7 @@ class GxywSpider(scrapy.Spider):
             headers=headers,
             cb_kwargs={"listing": item, "page_url": response.url},
             meta={**self._article_meta(response.urljoin(item.url)), "previous_capture": previous},
+            priority=_ARTICLE_PRIORITY,
             dont_filter=True,
         )
 
