@@ -280,10 +280,6 @@ def mark_checked(conn: sqlite3.Connection, url: str, when: str) -> None:
     )
 
 
-def known_urls(conn: sqlite3.Connection) -> set[str]:
-    return {str(r[0]) for r in conn.execute("SELECT url FROM articles")}
-
-
 def iter_current_records(conn: sqlite3.Connection) -> Iterator[dict[str, Any]]:
     """The current record of every article, newest publication first."""
     cursor = conn.execute(

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from archive.paths import ArchiveLayout, default_archive_dir
+from archive.paths import ArchiveLayout, add_archive_argument, archive_dir
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -27,21 +27,10 @@ class MaintenanceUsageError(ValueError):
     """A mistake in what the user asked for (bad date, no archive); exit 2."""
 
 
-def _add_archive(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--archive",
-        type=Path,
-        default=None,
-        help=f"archive directory (default: $UIR_NEWS_ARCHIVE or {default_archive_dir()})",
-    )
-
-
 def _layout(args: argparse.Namespace) -> ArchiveLayout:
-    archive = getattr(args, "archive", None)
-    root = Path(archive).expanduser() if archive else default_archive_dir()
-    layout = ArchiveLayout(root)
+    layout = ArchiveLayout(archive_dir(getattr(args, "archive", None)))
     if not layout.warc_dir.is_dir():
-        raise MaintenanceUsageError(f"no archive at {root} (run `uir-news crawl` first)")
+        raise MaintenanceUsageError(f"no archive at {layout.root} (run `uir-news crawl` first)")
     return layout
 
 
@@ -181,21 +170,21 @@ def add_commands(subparsers: Any) -> None:
         "--at", help="capture nearest this time: 2025-07-14, 20250714[hhmmss] or ISO 8601 (UTC)"
     )
     replay.add_argument("-o", "--output", help="write the body here (default: standard output)")
-    _add_archive(replay)
+    add_archive_argument(replay)
     replay.set_defaults(func=cmd_replay)
 
     verify = subparsers.add_parser("verify", help="re-read every WARC and check every pointer")
     verify.add_argument("-v", "--verbose", action="store_true", help="list the problems found")
-    _add_archive(verify)
+    add_archive_argument(verify)
     verify.set_defaults(func=cmd_verify)
 
     rebuild = subparsers.add_parser(
         "rebuild", help="repair interrupted WARCs, rebuild the catalog and the CDXJ index"
     )
-    _add_archive(rebuild)
+    add_archive_argument(rebuild)
     rebuild.set_defaults(func=cmd_rebuild)
 
     index = subparsers.add_parser("index", help="bring the CDXJ index up to date")
     index.add_argument("--rebuild", action="store_true", help="re-index every WARC file")
-    _add_archive(index)
+    add_archive_argument(index)
     index.set_defaults(func=cmd_index)

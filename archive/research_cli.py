@@ -17,7 +17,11 @@ import unicodedata
 from pathlib import Path
 from typing import IO, Any
 
-from archive.paths import ARCHIVE_ENV, ArchiveLayout, default_archive_dir
+from archive.paths import (
+    ArchiveLayout,
+    add_archive_argument,
+    archive_dir,
+)
 from archive.query import REVIEW_ROLES, FilterError, Filters, date_bound
 
 
@@ -26,15 +30,6 @@ class ResearchUsageError(ValueError):
 
 
 # -- shared arguments ----------------------------------------------------------
-
-
-def _archive_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--archive",
-        type=Path,
-        default=None,
-        help=f"archive directory (default: ${ARCHIVE_ENV} or {default_archive_dir()})",
-    )
 
 
 def _filter_args(parser: argparse.ArgumentParser) -> None:
@@ -64,8 +59,7 @@ def _filters(args: argparse.Namespace) -> Filters:
 
 
 def _layout(args: argparse.Namespace) -> ArchiveLayout:
-    root = Path(args.archive).expanduser() if args.archive else default_archive_dir()
-    layout = ArchiveLayout(root)
+    layout = ArchiveLayout(archive_dir(args.archive))
     if not layout.catalog_path.is_file():
         raise ResearchUsageError(
             f"no catalog at {layout.catalog_path} (run `uir-news crawl` first)"
@@ -400,7 +394,7 @@ def add_commands(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     search.add_argument("query", nargs="+", help="query (see below); words are joined by spaces")
-    _archive_arg(search)
+    add_archive_argument(search)
     _filter_args(search)
     search.add_argument("--limit", type=int, default=20, help="at most N results (0: all)")
     search.add_argument("--json", action="store_true", help="JSON output for scripts")
@@ -408,13 +402,13 @@ def add_commands(sub: Any) -> None:
 
     show = sub.add_parser("show", help="one article: fields, versions, captures")
     show.add_argument("article", metavar="URL|ID", help="article URL, catalog id or news id")
-    _archive_arg(show)
+    add_archive_argument(show)
     show.add_argument("--html", metavar="FILE", help="write the archived page (scripts removed)")
     show.add_argument("--json", action="store_true", help="JSON output")
     show.set_defaults(func=cmd_show)
 
     stats = sub.add_parser("stats", help="articles per month/year, reviewers, fill rates")
-    _archive_arg(stats)
+    add_archive_argument(stats)
     _filter_args(stats)
     stats.add_argument("--top", type=int, default=10, help="reviewers listed per role")
     stats.add_argument("--plot", metavar="FILE.png", help="draw monthly series and top reviewers")
@@ -427,7 +421,7 @@ def add_commands(sub: Any) -> None:
         description=f"Columns: {', '.join(COLUMNS)}. Default: all but body_html "
         "(jsonl without --columns: the full records).",
     )
-    _archive_arg(export)
+    add_archive_argument(export)
     export.add_argument(
         "--format", choices=(*FORMATS, "wacz"), default="jsonl", help="default: jsonl"
     )
@@ -438,7 +432,7 @@ def add_commands(sub: Any) -> None:
     export.set_defaults(func=cmd_export)
 
     serve = sub.add_parser("serve", help="browse the catalog in Datasette on 127.0.0.1")
-    _archive_arg(serve)
+    add_archive_argument(serve)
     serve.add_argument("--port", type=int, default=8001, help="default: 8001")
     serve.set_defaults(func=cmd_serve)
 

@@ -97,10 +97,6 @@ class ArchiveSession:
         """True once a run has walked the whole column and finished cleanly."""
         return catalog.get_meta(self.conn, "walk_complete") == "1"
 
-    def set_walk_complete(self, value: bool) -> None:
-        with catalog.transaction(self.conn):
-            catalog.set_meta(self.conn, "walk_complete", "1" if value else "0")
-
     # -- writing -------------------------------------------------------------
 
     def _add_capture(

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from archive.paths import ARCHIVE_ENV, ArchiveLayout, default_archive_dir
+from archive.paths import ArchiveLayout, add_archive_argument, archive_dir, default_archive_dir
 from crawler.run import ExitCode
 
 LIVE_START_URL = "https://www.uir.edu.cn/ggyw.htm"
@@ -24,26 +24,6 @@ LIVE_START_URL = "https://www.uir.edu.cn/ggyw.htm"
 
 class UsageError(Exception):
     """A mistake in what the user asked for; reported in one line, exit 2."""
-
-
-def _archive_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--archive",
-        type=Path,
-        default=None,
-        help=f"archive directory (default: ${ARCHIVE_ENV} or {default_archive_dir()})",
-    )
-
-
-def _archive_dir(args: argparse.Namespace) -> Path:
-    return Path(args.archive).expanduser() if args.archive else default_archive_dir()
-
-
-def _existing_archive(args: argparse.Namespace) -> ArchiveLayout:
-    layout = ArchiveLayout(_archive_dir(args))
-    if not layout.records_dir.is_dir():
-        raise UsageError(f"no archive at {layout.root} (run `uir-news crawl` first)")
-    return layout
 
 
 def _check_start_url(url: str) -> str:
@@ -66,7 +46,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         raise UsageError("--timeout must be positive")
     options = CrawlOptions(
         start_url=_check_start_url(args.start_url),
-        archive_dir=_archive_dir(args),
+        archive_dir=archive_dir(args.archive),
         log_level="INFO" if args.verbose else "WARNING",
         settings={
             "UIR_NEWS_FULL_WALK": args.full,
@@ -153,16 +133,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from replica.site import ReplicaSite
 
     if args.archive:
-        archive_dir = Path(args.archive).expanduser()
+        demo_dir = archive_dir(args.archive)
     else:
+        # A fresh archive each time, beside (never inside) the default one.
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        archive_dir = default_archive_dir().parent / f"demo-{stamp}-{os.getpid()}"
+        demo_dir = default_archive_dir().parent / f"demo-{stamp}-{os.getpid()}"
     site = ReplicaSite()
     with ReplicaServer(site) as server:
         print(f"replica site serving {server.start_url}")
-        summary = run_crawl(CrawlOptions(start_url=server.start_url, archive_dir=archive_dir))
+        summary = run_crawl(CrawlOptions(start_url=server.start_url, archive_dir=demo_dir))
     print(format_summary(summary))
-    conn = catalog.connect(ArchiveLayout(archive_dir).catalog_path)
+    conn = catalog.connect(ArchiveLayout(demo_dir).catalog_path)
     try:
         # Show the seed article: the one real article of the column.
         seed = next((r for r in catalog.iter_current_records(conn) if "四强" in r["title"]), None)
@@ -189,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     crawl = sub.add_parser("crawl", help="crawl the column into the archive")
     crawl.add_argument("--start-url", default=LIVE_START_URL, help="first listing page")
-    _archive_arg(crawl)
+    add_archive_argument(crawl)
     crawl.add_argument(
         "--full", action="store_true", help="walk every listing page, not just the new ones"
     )
@@ -238,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_research_commands(sub)
 
     demo = sub.add_parser("demo", help="crawl the built-in replica site and show the result")
-    _archive_arg(demo)
+    add_archive_argument(demo)
     demo.set_defaults(func=cmd_demo)
 
     sub.add_parser(
