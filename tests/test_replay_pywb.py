@@ -46,8 +46,8 @@ def _get(url: str) -> tuple[int, bytes]:
 
 @pytest.fixture(scope="module")
 def pywb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Built, str]]:
-    if not WAYBACK.exists():
-        pytest.skip("pywb's wayback is not installed in this environment")
+    # pywb is a dev dependency: its absence is a broken install, not a skip.
+    assert WAYBACK.exists(), f"pywb's wayback is missing at {WAYBACK} (pip install -e '.[dev]')"
     root = tmp_path_factory.mktemp("pywb")
     built = build_archive(root / "archive")
     # A collection that points at our files: no copy, no `wb-manager add`.
