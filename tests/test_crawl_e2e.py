@@ -14,7 +14,9 @@ import pytest
 
 from archive.records import validation_errors
 from archive.warc import WarcPointer, iter_records, list_warcs, read_record
-from tests.conftest import Crawled, run_cli
+from replica.server import ReplicaServer
+from replica.site import ReplicaSite
+from tests.conftest import Crawled, crawl, run_cli
 from tests.warc_helpers import warcio_check
 
 pytestmark = pytest.mark.e2e
@@ -149,3 +151,19 @@ def test_verify_replay_and_wacz_on_the_crawled_archive(crawled: Crawled, tmp_pat
         pages = bundle.read("pages/pages.jsonl").decode("utf-8").splitlines()
     urls = {json.loads(line).get("url") for line in pages[1:]}
     assert seed_url in urls and len(urls) == len(site.articles)
+
+
+@pytest.mark.parametrize("layout", ["classic", "summary"])
+def test_other_listing_layouts_are_crawled_completely(tmp_path: Path, layout: str) -> None:
+    site = ReplicaSite(listing_layout=layout)
+    archive = tmp_path / "archive"
+    with ReplicaServer(site) as server:
+        result = crawl(server, archive)
+        expected = {server.base_url + a.path for a in site.articles}
+    summary = result.last_summary(archive)
+    assert summary["listing_pages"] == site.n_pages
+    assert summary["articles"]["new_versions"] == len(expected)
+    out = tmp_path / "export.jsonl"
+    run_cli("export", "--archive", archive, "--format", "jsonl", "-o", out)
+    urls = [json.loads(line)["url"] for line in out.read_text("utf-8").splitlines()]
+    assert sorted(urls) == sorted(expected)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from crawler.extract import parse_article
+import pytest
+
+from crawler.extract import parse_article, parse_listing
 from replica.site import ReplicaSite
 
 BASE = "http://127.0.0.1:8000"
@@ -53,3 +55,26 @@ def test_column_name_from_breadcrumb() -> None:
         _, _, body = site.respond("GET", article.path)
         record = parse_article(body, BASE + article.path)
         assert record["column"] == site.expected_record(article, BASE)["column"]
+
+
+@pytest.mark.parametrize("layout", ["modern", "classic", "summary", "table"])
+def test_every_listing_layout_yields_every_item_and_the_next_page(layout: str) -> None:
+    site = ReplicaSite(listing_layout=layout)
+    found: dict[str, tuple[str | None, str | None]] = {}
+    url: str | None = BASE + site.start_path
+    pages = 0
+    while url is not None:
+        status, _, body = site.respond("GET", url.removeprefix(BASE))
+        assert status == 200, url
+        page = parse_listing(body, url)
+        pages += 1
+        for item in page.items:
+            found[item.url] = (item.title, item.date)
+        url = page.next_url
+    assert pages == site.n_pages
+    articles = {BASE + a.path: a for a in site.articles}
+    assert set(articles) <= set(found)
+    for link, article in articles.items():
+        title, when = found[link]
+        assert title == " ".join(article.title.split()), link
+        assert when == f"{article.published:%Y-%m-%d}", link

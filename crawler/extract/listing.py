@@ -208,8 +208,26 @@ def _pager(root: Element) -> Element | None:
         found = selector(root)
         if found:
             # the innermost match: a generic match may be a whole layout cell
-            return min(found, key=lambda el: len(text_of(el)))
+            return _with_links(min(found, key=lambda el: len(text_of(el))))
     return None
+
+
+def _with_links(pager: Element, max_levels: int = 3, max_text: int = 300) -> Element:
+    """The pager, widened to the nearest ancestor holding its links.
+
+    The older VSB pager puts ``共N条 1/M`` in ``td#fanye…`` and the 下页 links
+    in the next cell of the same row; climb until a page link is inside, but
+    never to something as large as a layout block.
+    """
+    node = pager
+    for _ in range(max_levels):
+        if node.xpath(".//a[@href]"):
+            return node
+        parent = node.getparent()
+        if parent is None or len(text_of(parent)) > max_text:
+            break
+        node = parent
+    return node if node.xpath(".//a[@href]") else pager
 
 
 def _next_url(pager: Element, base: str) -> str | None:
