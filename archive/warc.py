@@ -126,13 +126,17 @@ class RecordFactory:
     def warcinfo(self, filename: str, info: Mapping[str, str]) -> Any:
         return self._builder.create_warcinfo_record(filename, dict(info))
 
-    def response(self, exchange: HttpExchange) -> Any:
+    @staticmethod
+    def _http_response_headers(exchange: HttpExchange) -> StatusAndHeaders:
         reason = exchange.reason or _status_reason(exchange.status)
-        http_headers = StatusAndHeaders(
+        return StatusAndHeaders(
             f"{exchange.status} {reason}",
             _archived_response_headers(exchange.response_headers),
             protocol=exchange.protocol,
         )
+
+    def response(self, exchange: HttpExchange) -> Any:
+        http_headers = self._http_response_headers(exchange)
         extra = {}
         if exchange.remote_ip:
             extra["WARC-IP-Address"] = exchange.remote_ip
@@ -160,12 +164,7 @@ class RecordFactory:
         ``not_modified`` (the server answered 304) selects the
         server-not-modified profile, otherwise identical-payload-digest.
         """
-        reason = exchange.reason or _status_reason(exchange.status)
-        http_headers = StatusAndHeaders(
-            f"{exchange.status} {reason}",
-            _archived_response_headers(exchange.response_headers),
-            protocol=exchange.protocol,
-        )
+        http_headers = self._http_response_headers(exchange)
         record = self._builder.create_revisit_record(
             exchange.url,
             payload_digest,
@@ -301,12 +300,8 @@ class RotatingWarcWriter:
         """Write the response record, then its request record, to the same file."""
         self._ensure_room()
         response = self.factory.response(exchange)
-        record_id = response.rec_headers.get_header("WARC-Record-ID")
         digest = response.rec_headers.get_header("WARC-Payload-Digest")
-        response_ptr = self._append(response)
-        request_ptr = self._append(self.factory.request(exchange, record_id))
-        date = response.rec_headers.get_header("WARC-Date")
-        return WrittenExchange(response_ptr, request_ptr, record_id, digest, date)
+        return self._append_with_request(response, exchange, digest)
 
     def write_revisit(
         self,
@@ -328,11 +323,17 @@ class RotatingWarcWriter:
             payload_digest=payload_digest,
             not_modified=not_modified,
         )
-        record_id = revisit.rec_headers.get_header("WARC-Record-ID")
-        revisit_ptr = self._append(revisit)
+        return self._append_with_request(revisit, exchange, payload_digest)
+
+    def _append_with_request(
+        self, record: Any, exchange: HttpExchange, payload_digest: str
+    ) -> WrittenExchange:
+        """Append ``record`` and then the request that fetched it, tied by WARC-Concurrent-To."""
+        record_id = record.rec_headers.get_header("WARC-Record-ID")
+        record_ptr = self._append(record)
         request_ptr = self._append(self.factory.request(exchange, record_id))
-        date = revisit.rec_headers.get_header("WARC-Date")
-        return WrittenExchange(revisit_ptr, request_ptr, record_id, payload_digest, date)
+        date = record.rec_headers.get_header("WARC-Date")
+        return WrittenExchange(record_ptr, request_ptr, record_id, payload_digest, date)
 
     def close(self) -> Path | None:
         """Close the current file and give it its final name; None if none was open."""
