@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from archive.records import content_hash
+from archive.records import content_hash, dumps
 from archive.warc import WarcPointer
 
 CATALOG_SCHEMA_VERSION = 1
@@ -202,14 +202,21 @@ def latest_capture(conn: sqlite3.Connection, url: str) -> sqlite3.Row | None:
 
 
 def put_record(
-    conn: sqlite3.Connection, record: dict[str, Any], record_path: str | None = None
+    conn: sqlite3.Connection,
+    record: dict[str, Any],
+    record_path: str | None = None,
+    *,
+    digest: str | None = None,
+    record_json: str | None = None,
 ) -> PutResult:
     """Insert or update the article of ``record``; add a version if its content is new.
 
     The current version is the one fetched last, so a page that reverts to an
-    earlier text makes that earlier version current again.
+    earlier text makes that earlier version current again. ``digest`` (its
+    content hash) and ``record_json`` (its compact JSON) are computed here
+    unless the caller already has them.
     """
-    digest = content_hash(record)
+    digest = digest or content_hash(record)
     fetched_at = str(record["fetched_at"])
     row = conn.execute(
         "SELECT id, first_seen FROM articles WHERE url = ?", (record["url"],)
@@ -243,7 +250,7 @@ def put_record(
             (
                 article_id,
                 digest,
-                json.dumps(record, ensure_ascii=False, sort_keys=True),
+                record_json or dumps(record, indent=None),
                 fetched_at,
                 warc["file"],
                 warc["offset"],

@@ -144,12 +144,23 @@ class ArchiveSession:
         self._add_capture(exchange, "revisit", written)
         return written
 
-    def store_record(self, record: dict[str, Any]) -> tuple[StoredVersion, catalog.PutResult]:
-        """Write the record's JSON (atomic), then its catalog rows (one transaction)."""
+    def store_record(
+        self, record: dict[str, Any], *, record_json: str | None = None
+    ) -> tuple[StoredVersion, catalog.PutResult]:
+        """Write the record's JSON (atomic), then its catalog rows (one transaction).
+
+        ``record_json`` is the record's compact JSON when the caller has it.
+        """
         stored = self.store.put(record)
         relative = str(stored.path.relative_to(self.layout.records_dir))
         with catalog.transaction(self.conn):
-            result = catalog.put_record(self.conn, record, relative)
+            result = catalog.put_record(
+                self.conn,
+                record,
+                relative,
+                digest=stored.content_hash,
+                record_json=record_json,
+            )
             catalog.clear_failure(self.conn, str(record["url"]))
             if self.indexer is not None:
                 self.indexer(self.conn, result.article_id, record)

@@ -58,12 +58,13 @@ class ArchivePipeline:
         errors = validation_errors(record)
         if errors:
             raise self._reject(record, "invalid_record", "; ".join(errors[:3]))
-        size = len(dumps(record, indent=None).encode("utf-8"))
+        record_json = dumps(record, indent=None)
+        size = len(record_json.encode("utf-8"))
         if size > self.max_record_bytes:
             raise self._reject(
                 record, "record_too_large", f"{size} bytes > {self.max_record_bytes}"
             )
-        _, result = self.session.store_record(record)
+        _, result = self.session.store_record(record, record_json=record_json)
         self.stats.inc_value(
             "archive/records_written" if result.new_version else "archive/records_unchanged"
         )
