@@ -9,11 +9,13 @@ item has gone through the pipeline.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+import sqlite3
+from typing import TYPE_CHECKING, Any
 
 from scrapy import Spider, signals
 
 from archive.paths import ArchiveLayout
+from archive.search import ensure_search_schema, index_article
 from archive.session import ArchiveSession, Indexer
 from archive.warc import RotatingWarcWriter
 from crawler.config import archive_dir_from_settings
@@ -26,17 +28,25 @@ logger = logging.getLogger(__name__)
 _ATTRIBUTE = "_uir_news_archive_session"
 
 
-def search_indexer() -> Indexer | None:
-    try:
-        from archive.search import ensure_search_schema, index_article
-    except ImportError:  # the search index is optional for crawling
-        return None
+class SearchIndexer:
+    """Keeps the search index in step with every stored record.
 
-    def indexer(conn, article_id, record):  # type: ignore[no-untyped-def]
-        ensure_search_schema(conn)
+    The search tables are checked (and created) once per connection, not
+    once per record: the check is two queries on the crawl's hot path.
+    """
+
+    def __init__(self) -> None:
+        self._ready: list[sqlite3.Connection] = []
+
+    def __call__(self, conn: sqlite3.Connection, article_id: int, record: dict[str, Any]) -> None:
+        if not any(ready is conn for ready in self._ready):
+            ensure_search_schema(conn)
+            self._ready.append(conn)
         index_article(conn, article_id, record)
 
-    return indexer
+
+def search_indexer() -> Indexer:
+    return SearchIndexer()
 
 
 def session_for(crawler: Crawler) -> ArchiveSession:
