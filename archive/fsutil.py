@@ -20,7 +20,9 @@ def safe_component(value: str, *, max_length: int = 80) -> str:
     return cleaned[:max_length]
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None:
+def atomic_write_bytes(
+    path: Path, data: bytes, *, durable: bool = True, make_parent: bool = True
+) -> None:
     """Write ``data`` to ``path`` so readers see the old file or the new, never half.
 
     The bytes go to a temporary file in the same directory and replace the
@@ -28,8 +30,10 @@ def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None
     also fsyncs the file first, so it survives a power cut; records skip
     that (it was an eighth of a crawl's time): a record lost to a power cut
     is refetched, because recovery only trusts records it can read.
+    ``make_parent=False`` skips creating the directory, for callers that know it exists.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if make_parent:
+        path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -43,5 +47,7 @@ def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None
         raise
 
 
-def atomic_write_text(path: Path, text: str, *, durable: bool = True) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"), durable=durable)
+def atomic_write_text(
+    path: Path, text: str, *, durable: bool = True, make_parent: bool = True
+) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"), durable=durable, make_parent=make_parent)

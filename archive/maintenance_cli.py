@@ -101,7 +101,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     from archive.cdxj import update_index
     from archive.lock import ArchiveLock, LockHeld
     from archive.recovery import rebuild, repair_open_warcs
-    from crawler.archiving import search_indexer
+    from archive.search import search_indexer
 
     layout = _layout(args)
     try:

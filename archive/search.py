@@ -34,7 +34,7 @@ import json
 import re
 import sqlite3
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -867,3 +867,25 @@ def matches(node: Node, title: str, body: str) -> bool:
     if isinstance(node, Or):
         return any(matches(child, title, body) for child in node.children)
     return all(matches(child, title, body) for child in node.children)
+
+
+class SearchIndexer:
+    """Keeps the search index in step with every stored record.
+
+    The search tables are checked (and created) once per connection, not
+    once per record: the check is two queries on the crawl's hot path.
+    """
+
+    def __init__(self) -> None:
+        self._ready: list[sqlite3.Connection] = []
+
+    def __call__(self, conn: sqlite3.Connection, article_id: int, record: dict[str, Any]) -> None:
+        if not any(ready is conn for ready in self._ready):
+            ensure_search_schema(conn)
+            self._ready.append(conn)
+        index_article(conn, article_id, record)
+
+
+def search_indexer() -> Callable[[sqlite3.Connection, int, dict[str, Any]], None]:
+    """A fresh indexer for one session or rebuild (`ArchiveSession(indexer=...)`)."""
+    return SearchIndexer()

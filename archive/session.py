@@ -7,6 +7,11 @@ response and :meth:`store_record` for every article record; it asks
 The order of writes is what makes a kill harmless: the WARC record is flushed
 first, then the JSON record is written atomically, then the catalog row is
 committed; anything a kill cuts short is re-derived by recovery.rebuild.
+
+Catalog writes are batched: one transaction holds up to ``commit_every``
+writes or ``commit_seconds`` of them (a commit per write was a tenth of a
+crawl's time). A kill loses at most that batch of catalog rows, which the
+WARCs and JSON files already hold; the next run rebuilds them.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import sqlite3
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,26 +58,56 @@ class ArticleState:
     last_checked: str
 
 
-class ArchiveSession:
-    """Everything one crawl writes, behind a handful of methods."""
+def archive_exchange(
+    writer: RotatingWarcWriter,
+    exchange: HttpExchange,
+    *,
+    revisit_of: PreviousCapture | None = None,
+    not_modified: bool = False,
+) -> tuple[WrittenExchange, catalog.Capture]:
+    """Write one fetch to the WARC, and describe it as a catalog capture.
 
-    def __init__(
-        self,
-        layout: ArchiveLayout,
-        writer: RotatingWarcWriter,
-        *,
-        indexer: Indexer | None = None,
-        run_id: str | None = None,
-    ) -> None:
-        layout.create()
-        self.layout = layout
-        self.writer = writer
-        self.store = JsonRecordStore(layout.records_dir)
-        self.conn = catalog.connect(layout.catalog_path)
-        self.indexer = indexer
-        self.run_id = run_id
+    A full response record, or with ``revisit_of`` a revisit record pointing
+    at that earlier capture (``not_modified`` for a 304 answer).
+    """
+    if revisit_of is None:
+        written = writer.write_exchange(exchange)
+        record_type = "response"
+    else:
+        written = writer.write_revisit(
+            exchange,
+            refers_to_uri=revisit_of.url,
+            refers_to_date=revisit_of.fetched_at,
+            refers_to_id=revisit_of.record_id,
+            payload_digest=revisit_of.payload_digest or sha1_digest(exchange.response_body),
+            not_modified=not_modified,
+        )
+        record_type = "revisit"
+    headers = {name.lower(): value for name, value in exchange.response_headers}
+    capture = catalog.Capture(
+        url=exchange.url,
+        fetched_at=written.warc_date,
+        status=exchange.status,
+        record_type=record_type,
+        pointer=written.response,
+        payload_digest=written.payload_digest,
+        record_id=written.record_id,
+        etag=headers.get("etag"),
+        last_modified=headers.get("last-modified"),
+    )
+    return written, capture
 
-    # -- what to fetch -------------------------------------------------------
+
+class ArchiveReader:
+    """What the crawl asks the catalog to decide what to fetch (reads only).
+
+    The crawl process reads through its own connection while the archiver
+    process writes (WAL mode: readers never block the writer); it sees what
+    the archiver has committed, which is what earlier runs wrote.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
 
     def article_state(self, url: str) -> ArticleState | None:
         row = self.conn.execute(
@@ -97,32 +134,81 @@ class ArchiveSession:
         """True once a run has walked the whole column and finished cleanly."""
         return catalog.get_meta(self.conn, "walk_complete") == "1"
 
+    def pending_failures(self, max_attempts: int) -> list[str]:
+        return catalog.pending_failures(self.conn, max_attempts)
+
+
+class ArchiveSession(ArchiveReader):
+    """Everything one crawl writes, behind a handful of methods."""
+
+    def __init__(
+        self,
+        layout: ArchiveLayout,
+        writer: RotatingWarcWriter | None,
+        *,
+        indexer: Indexer | None = None,
+        run_id: str | None = None,
+        commit_every: int = 500,
+        commit_seconds: float = 2.0,
+    ) -> None:
+        layout.create()
+        self.layout = layout
+        self.writer = writer
+        self.store = JsonRecordStore(layout.records_dir)
+        super().__init__(catalog.connect(layout.catalog_path))
+        self.indexer = indexer
+        self.run_id = run_id
+        self.commit_every = commit_every
+        self.commit_seconds = commit_seconds
+        self._batch_writes = 0
+        self._batch_started: float | None = None
+
+    # -- catalog batches -----------------------------------------------------
+
+    @contextmanager
+    def _catalog_write(self) -> Iterator[sqlite3.Connection]:
+        """One all-or-nothing catalog write, inside the current batch transaction."""
+        if self._batch_started is None:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self._batch_started = time.monotonic()
+        self.conn.execute("SAVEPOINT catalog_write")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK TO catalog_write")
+            self.conn.execute("RELEASE catalog_write")
+            raise
+        self.conn.execute("RELEASE catalog_write")
+        self._batch_writes += 1
+        if (
+            self._batch_writes >= self.commit_every
+            or time.monotonic() - self._batch_started >= self.commit_seconds
+        ):
+            self.commit()
+
+    def commit(self) -> None:
+        """Commit the catalog writes batched so far (a no-op when there are none)."""
+        if self._batch_started is not None:
+            self.conn.execute("COMMIT")
+            self._batch_started = None
+            self._batch_writes = 0
+
     # -- writing -------------------------------------------------------------
 
-    def _add_capture(
-        self, exchange: HttpExchange, record_type: str, written: WrittenExchange
-    ) -> None:
-        headers = {name.lower(): value for name, value in exchange.response_headers}
-        with catalog.transaction(self.conn):
-            catalog.add_capture(
-                self.conn,
-                catalog.Capture(
-                    url=exchange.url,
-                    fetched_at=written.warc_date,
-                    status=exchange.status,
-                    record_type=record_type,
-                    pointer=written.response,
-                    payload_digest=written.payload_digest,
-                    record_id=written.record_id,
-                    etag=headers.get("etag"),
-                    last_modified=headers.get("last-modified"),
-                ),
-            )
+    def add_capture(self, capture: catalog.Capture) -> None:
+        """Index one WARC response or revisit record as a capture."""
+        with self._catalog_write():
+            catalog.add_capture(self.conn, capture)
+
+    def _writer(self) -> RotatingWarcWriter:
+        if self.writer is None:
+            raise RuntimeError("this session has no WARC writer (another process writes the WARC)")
+        return self.writer
 
     def write_exchange(self, exchange: HttpExchange) -> WrittenExchange:
         """Archive a full response (and its request); index it as a capture."""
-        written = self.writer.write_exchange(exchange)
-        self._add_capture(exchange, "response", written)
+        written, capture = archive_exchange(self._writer(), exchange)
+        self.add_capture(capture)
         return written
 
     def write_revisit(
@@ -133,15 +219,10 @@ class ArchiveSession:
         A 304 (``not_modified``) or a byte-identical payload costs a revisit
         record with the HTTP headers, not a second copy of the page.
         """
-        written = self.writer.write_revisit(
-            exchange,
-            refers_to_uri=previous.url,
-            refers_to_date=previous.fetched_at,
-            refers_to_id=previous.record_id,
-            payload_digest=previous.payload_digest or sha1_digest(exchange.response_body),
-            not_modified=not_modified,
+        written, capture = archive_exchange(
+            self._writer(), exchange, revisit_of=previous, not_modified=not_modified
         )
-        self._add_capture(exchange, "revisit", written)
+        self.add_capture(capture)
         return written
 
     def store_record(
@@ -153,7 +234,7 @@ class ArchiveSession:
         """
         stored = self.store.put(record)
         relative = str(stored.path.relative_to(self.layout.records_dir))
-        with catalog.transaction(self.conn):
+        with self._catalog_write():
             result = catalog.put_record(
                 self.conn,
                 record,
@@ -167,18 +248,16 @@ class ArchiveSession:
         return stored, result
 
     def record_failure(self, url: str, reason: str, detail: str, when: str) -> None:
-        with catalog.transaction(self.conn):
+        with self._catalog_write():
             catalog.record_failure(self.conn, url, reason, detail, when)
 
-    def pending_failures(self, max_attempts: int) -> list[str]:
-        return catalog.pending_failures(self.conn, max_attempts)
-
     def mark_unchanged(self, url: str, when: str) -> None:
-        with catalog.transaction(self.conn):
+        with self._catalog_write():
             catalog.mark_checked(self.conn, url, when)
 
     def close(self) -> Path | None:
-        """Close the WARC being written (renaming it) and the catalog."""
-        closed = self.writer.close()
+        """Close the WARC being written (renaming it), commit and close the catalog."""
+        closed = self.writer.close() if self.writer is not None else None
+        self.commit()
         self.conn.close()
         return closed

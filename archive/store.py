@@ -43,6 +43,9 @@ class JsonRecordStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        # Article directories known to exist: a mkdir per record was a
+        # system call per page on the crawl's hot path.
+        self._made_dirs: set[Path] = set()
 
     def article_dir(self, record: dict[str, Any]) -> Path:
         column, news = article_key(record)
@@ -53,5 +56,8 @@ class JsonRecordStore:
         path = self.article_dir(record) / f"{digest[:16]}.json"
         if path.exists():
             return StoredVersion(path, digest, created=False)
-        atomic_write_text(path, dumps(record) + "\n", durable=False)
+        if path.parent not in self._made_dirs:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._made_dirs.add(path.parent)
+        atomic_write_text(path, dumps(record) + "\n", durable=False, make_parent=False)
         return StoredVersion(path, digest, created=True)

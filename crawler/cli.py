@@ -83,6 +83,8 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"{warc['records']} records",
         f"  errors          {summary['failures']}",
     ]
+    if summary.get("archiver_error"):
+        lines.append(f"  ARCHIVER FAILED {summary['archiver_error']}")
     for alarm in summary.get("alarms", []):
         lines.append(f"  LAYOUT ALARM    {alarm}")
     for problem in summary["problems"][:20]:

@@ -43,7 +43,7 @@ class Progress:
         return (
             f"requests {stats.get('downloader/request_count', 0)}  "
             f"listing pages {stats.get('crawl/listing_pages', 0)}  "
-            f"articles {stats.get('extract/records', 0)}  "
+            f"articles {stats.get('crawl/article_pages', 0)}  "
             f"problems {problems}"
         )
 

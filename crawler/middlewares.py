@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 from scrapy import Request, Spider
+from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
@@ -16,9 +17,10 @@ from scrapy.settings import BaseSettings
 from scrapy.utils.asyncio import sleep
 from scrapy.utils.httpobj import urlparse_cached
 
-from archive.session import ArchiveSession, PreviousCapture, sha1_digest
+from archive.session import PreviousCapture, sha1_digest
 from archive.warc import HttpExchange
-from crawler.archiving import session_for
+from crawler.archiver import Archiver
+from crawler.archiving import archiver_for
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -150,26 +152,28 @@ def _header_pairs(headers: Any) -> list[tuple[str, str]]:
 
 
 class WarcCaptureMiddleware:
-    """Write every response the server sends, with its request, to the WARC.
+    """Send every response the server sends, with its request, to the WARC.
 
     It sits on the downloader side of all stock middlewares, so it sees the
     body before decompression and sees responses that are later retried or
-    redirected. The response record's pointer is put in ``request.meta["warc"]``
-    (and the fetch time in ``request.meta["fetched_at"]``) for the spider.
+    redirected. The response record's pointer is put in
+    ``request.meta["warc"]`` (and the fetch time in
+    ``request.meta["fetched_at"]``) for the article parsed from it; the
+    archiver process indexes the capture.
 
     A re-check of a known page (``request.meta["previous_capture"]`` set by the
     spider) that comes back 304, or 200 with a byte-identical payload, is
     stored as a revisit record and flagged ``request.meta["unchanged"]``.
     """
 
-    def __init__(self, session: ArchiveSession, stats: StatsCollector) -> None:
-        self.session = session
+    def __init__(self, archiver: Archiver, stats: StatsCollector) -> None:
+        self.archiver = archiver
         self.stats = stats
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcCaptureMiddleware:
         assert crawler.stats is not None
-        return cls(session_for(crawler), crawler.stats)
+        return cls(archiver_for(crawler), crawler.stats)
 
     def process_response(
         self, request: Request, response: Response, spider: Spider | None = None
@@ -192,17 +196,32 @@ class WarcCaptureMiddleware:
             response.status == 304
             or (response.status == 200 and sha1_digest(response.body) == previous.payload_digest)
         )
-        if previous is not None and unchanged:
-            written = self.session.write_revisit(
-                exchange, previous, not_modified=response.status == 304
-            )
+        written = self.archiver.write_exchange(exchange, revisit_of=previous if unchanged else None)
+        if unchanged:
             self.stats.inc_value("archive/warc_revisits")
         else:
-            written = self.session.write_exchange(exchange)
             self.stats.inc_value("archive/warc_response_bytes", len(response.body))
         request.meta["unchanged"] = unchanged
         request.meta["warc"] = written.response.as_dict()
-        request.meta["warc_record_id"] = written.record_id
         request.meta["fetched_at"] = fetched_at.isoformat(timespec="seconds").replace("+00:00", "Z")
         self.stats.inc_value("archive/warc_records", 2)
         return response
+
+
+class PooledHTTPDownloadHandler(HTTP11DownloadHandler):
+    """Scrapy's HTTP/1.1 handler, keeping an idle connection for each parallel request.
+
+    The stock handler keeps ``CONCURRENT_REQUESTS_PER_DOMAIN`` idle
+    connections per host; ours is 1 for politeness, so the 16 parallel
+    requests of the loopback slot opened and closed a TCP connection almost
+    every time. Keeping up to the loopback slot's concurrency changes nothing
+    for a polite crawl, which never has more than one connection open.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        slots = crawler.settings.getdict("DOWNLOAD_SLOTS")
+        slot = slots.get(crawler.settings.get("UIR_NEWS_LOOPBACK_SLOT"), {})
+        self._pool.maxPersistentPerHost = max(
+            self._pool.maxPersistentPerHost, int(slot.get("concurrency", 1))
+        )

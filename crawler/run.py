@@ -12,6 +12,7 @@ import enum
 import json
 import logging
 import os
+import sqlite3
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from archive.lock import ArchiveLock
 from archive.paths import ArchiveLayout
 from archive.records import dumps
 from archive.recovery import rebuild, repair_open_warcs
-from crawler.archiving import search_indexer
+from archive.search import search_indexer
 from crawler.fields import TRACKED_FIELDS, baseline_rates, layout_alarms
 from crawler.spiders.gxyw import GxywSpider
 
@@ -101,6 +102,19 @@ def recover_if_needed(layout: ArchiveLayout, lock: ArchiveLock) -> dict[str, Any
     return {"previous_run": lock.stale_holder, **report.as_dict(), "rebuilt": counts}
 
 
+def _rebuild_after_archiver_failure(layout: ArchiveLayout) -> None:
+    """The archiver stopped mid-run, so its last catalog rows are missing: rebuild now.
+
+    This is what the next run would do after a crash; the rebuilt catalog
+    also forgets that the column was walked, so the next run walks it all.
+    """
+    logger.warning("The archiver failed; rebuilding the catalog of %s", layout.root)
+    try:
+        rebuild(layout, on_record=search_indexer())
+    except (OSError, sqlite3.Error) as exc:
+        logger.error("Could not rebuild the catalog (%s); run `uir-news rebuild`", exc)
+
+
 def run_crawl(options: CrawlOptions) -> dict[str, Any]:
     """Crawl ``options.start_url`` into the archive; return the run summary.
 
@@ -111,6 +125,8 @@ def run_crawl(options: CrawlOptions) -> dict[str, Any]:
     with ArchiveLock(layout.lock_path) as lock:
         recovery = recover_if_needed(layout, lock)
         summary = _crawl_locked(options, layout, recovery)
+        if summary.get("archiver_error"):
+            _rebuild_after_archiver_failure(layout)
         try:
             stats = update_index(layout)
             logger.info("CDXJ index: %s", stats.one_line())
@@ -155,6 +171,7 @@ def _crawl_locked(
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "duration_s": round(time.perf_counter() - wall_start, 3),
         "cpu_s": round(time.process_time() - cpu_start, 3),
+        "archiver_cpu_s": stats.get("archive/archiver_cpu_s"),
         "finish_reason": stats.get("finish_reason"),
         "walk": "full" if getattr(spider, "full_walk", True) else "incremental",
         "requests": int(stats.get("downloader/request_count", 0)),
@@ -184,9 +201,10 @@ def _crawl_locked(
         "failures": len(failures),
         "external_items": external,
         "recovery": recovery,
+        "archiver_error": stats.get("archive/archiver_error"),
         "pid": os.getpid(),
     }
-    if records == 0 and summary["listing_pages"] == 0:
+    if summary["archiver_error"] or (records == 0 and summary["listing_pages"] == 0):
         summary["exit_code"] = int(ExitCode.FAILED)
     elif alarms:
         summary["exit_code"] = int(ExitCode.LAYOUT_ALARM)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -211,6 +212,60 @@ def test_second_run_exits_at_once_while_first_holds_the_lock(
     assert_archive_complete(archive, fresh_replica)
 
 
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in path.read_text().split()] if path.exists() else []
+
+
+def _archiver_of(proc: subprocess.Popen[str]) -> int:
+    """Pid of the crawl's archiver process (`python -m crawler.archiver`)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for child in _children(proc.pid):
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+            if b"crawler.archiver" in cmdline:
+                return child
+        time.sleep(0.01)
+    raise AssertionError("the crawl started no archiver process")
+
+
+def _gone(pid: int, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_crawl_stops_with_exit_5_when_the_archiver_dies(
+    fresh_replica: ReplicaServer, tmp_path: Path
+) -> None:
+    archive = tmp_path / "archive"
+    proc = _start_crawl(fresh_replica, archive)
+    archiver = _archiver_of(proc)
+    deadline = time.monotonic() + 60
+    while len(fresh_replica.requests) < 40 and proc.poll() is None:
+        assert time.monotonic() < deadline, "crawl made no progress"
+        time.sleep(0.002)
+    os.kill(archiver, signal.SIGKILL)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 5, stderr[-2000:]
+    assert "Traceback" not in stderr
+    assert len(fresh_replica.requests) < 200, "the crawl went on without its archiver"
+    summaries = sorted((archive / "runs").glob("*.json"))
+    summary = json.loads(summaries[-1].read_text("utf-8"))
+    assert summary["exit_code"] == 5
+    assert "archiver" in summary["archiver_error"]
+    # The next run repairs what the dead archiver left and completes the archive.
+    crawl(fresh_replica, archive)
+    assert_archive_complete(archive, fresh_replica)
+
+
 KILL_POINTS = [1, 2, 4, 9, 17, 40, 80, 130, 190, 235]
 
 
@@ -221,12 +276,15 @@ def test_sigkill_at_ten_points_then_rerun(fresh_replica: ReplicaServer, tmp_path
         archive = tmp_path / f"archive-{point}"
         fresh_replica.reset_log()
         proc = _start_crawl(fresh_replica, archive)
+        archiver = _archiver_of(proc)
         deadline = time.monotonic() + 60
         while len(fresh_replica.requests) < point and proc.poll() is None:
             assert time.monotonic() < deadline, "crawl made no progress"
             time.sleep(0.002)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        # The archiver dies with the crawl: nothing writes after the kill.
+        assert _gone(archiver), "the archiver outlived the killed crawl"
         assert proc.stderr is not None
         proc.stderr.close()
         killed += proc.returncode == -signal.SIGKILL

@@ -1,11 +1,12 @@
 """The 国关要闻 spider: crawl policy only.
 
 It walks the column's listing pages from the first, follows article links on
-the start URL's host, and hands each article page to the pure extractor in
-:mod:`crawler.extract`. Pages that are not articles are reported with a
-reason, never stored as records.
+the start URL's host, and yields each article page as an
+:class:`crawler.archiver.ArticlePage`; the archiver process parses it with the
+pure extractor in :mod:`crawler.extract` and stores it. Pages that are not
+articles are reported with a reason, never stored as records.
 
-What to fetch (the archive is asked through :class:`ArchiveSession`):
+What to fetch (the catalog is asked through :class:`crawler.archiver.Archiver`):
 
 * a **full walk** follows every listing page and fetches every article not
   yet archived. It happens with ``UIR_NEWS_FULL_WALK`` (``--full``), on the
@@ -20,6 +21,7 @@ What to fetch (the archive is asked through :class:`ArchiveSession`):
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -29,14 +31,12 @@ import scrapy
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from archive.session import ArchiveSession, ArticleState
-from crawler.archiving import session_for
+from archive.session import ArticleState
+from crawler.archiver import Archiver, ArticlePage
+from crawler.archiving import archiver_for
 from crawler.extract import (
     ListingItem,
-    NotAnArticle,
     classify_response,
-    merge_listing,
-    parse_article,
     parse_listing,
     parse_view_count,
     view_count_url,
@@ -66,6 +66,10 @@ class GxywSpider(scrapy.Spider):
         # Scrapy drops silently (a redirect back to a URL already fetched is
         # filtered as a duplicate) must still be reported.
         self.pending_articles: set[str] = set()
+        # Article URLs requested in this run: the catalog only shows what the
+        # archiver has committed, so an article listed twice in one run (a
+        # pinned item, a page shift) is recognised here.
+        self.requested_articles: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> GxywSpider:
@@ -78,7 +82,7 @@ class GxywSpider(scrapy.Spider):
             raise ValueError(f"start URL must be an absolute http(s) URL: {spider.start_url!r}")
         # OffsiteMiddleware keeps the crawl on the start URL's host.
         spider.allowed_domains = [parts.hostname]
-        spider.archive = session_for(crawler)
+        spider.archive = archiver_for(crawler)
         spider.full_walk = (
             settings.getbool("UIR_NEWS_FULL_WALK") or not spider.archive.walk_complete()
         )
@@ -90,7 +94,7 @@ class GxywSpider(scrapy.Spider):
         return spider
 
     allowed_domains: list[str]
-    archive: ArchiveSession
+    archive: Archiver
     overlap_pages: int
     recent_days: int
     recheck_after: timedelta
@@ -136,6 +140,9 @@ class GxywSpider(scrapy.Spider):
                 self.external_links.append(
                     {"url": item.url, "kind": item.kind, "title": item.title, "page": response.url}
                 )
+                continue
+            if response.urljoin(item.url) in self.requested_articles:
+                known_items += 1
                 continue
             state = self.archive.article_state(item.url)
             if state is None:
@@ -186,6 +193,7 @@ class GxywSpider(scrapy.Spider):
     def _article_meta(self, url: str) -> dict[str, Any]:
         """Meta of an article request; the URL is owed a record or a report."""
         self.pending_articles.add(url)
+        self.requested_articles.add(url)
         return {"handle_httpstatus_list": _ARTICLE_STATUSES, "article_url": url}
 
     def _article_request(self, response: Response, item: ListingItem) -> scrapy.Request:
@@ -228,53 +236,58 @@ class GxywSpider(scrapy.Spider):
 
     # -- article pages -------------------------------------------------------
 
+    # Article callbacks return lists, not generators: Scrapy checks every
+    # generator callback for a `return value` by parsing its source, and with
+    # bound methods that check is redone for each response (a fifth of a
+    # millisecond per page).
+
     def parse_article_page(
         self, response: Response, listing: ListingItem | None = None, page_url: str | None = None
-    ) -> Iterator[Any]:
+    ) -> list[Any]:
         self.pending_articles.discard(response.meta.get("article_url", response.url))
         if response.meta.get("unchanged"):
             self.crawler.stats.inc_value("crawl/unchanged")
             self.archive.mark_unchanged(response.url, response.meta["fetched_at"])
-            return
+            return []
         if response.status != 200:
-            # A 200 is classified by parse_article itself: one parse per page.
+            # A 200 is classified by the archiver's parse: one parse per page.
             reason = classify_response(response.status, response.body, response.url)
             self.report(response.url, reason or f"http_{response.status}")
-            return
-        try:
-            record = parse_article(response.body, response.url)
-        except NotAnArticle as exc:
-            self.report(response.url, exc.reason)
-            return
-        if listing is not None and page_url is not None:
-            record = merge_listing(record, listing, page_url)
-        else:
-            record["listing"] = None
-        record["fetched_at"] = response.meta["fetched_at"]
-        record["warc"] = response.meta["warc"]
+            return []
+        page = ArticlePage(
+            url=response.url,
+            warc=response.meta["warc"],
+            fetched_at=response.meta["fetched_at"],
+            body=response.body,
+            listing=listing,
+            page_url=page_url if listing is not None else None,
+        )
         counter = view_count_url(response.body, response.url) if self.fetch_view_count else None
         if counter is None:
-            yield record
-            return
-        # The count is one more request; the record waits for it, or goes
+            return [page]
+        # The count is one more request; the page waits for it, or goes
         # without it when that request fails (robots.txt often forbids it).
-        yield scrapy.Request(
-            counter,
-            callback=self.parse_view_count_response,
-            errback=self.on_view_count_error,
-            cb_kwargs={"record": record},
-            dont_filter=True,
-        )
+        return [
+            scrapy.Request(
+                counter,
+                callback=self.parse_view_count_response,
+                errback=self.on_view_count_error,
+                cb_kwargs={"page": page},
+                dont_filter=True,
+            )
+        ]
 
-    def parse_view_count_response(self, response: Response, record: dict[str, Any]) -> Any:
+    def parse_view_count_response(self, response: Response, page: ArticlePage) -> list[Any]:
         if response.status == 200:
-            record["view_count"] = parse_view_count(response.text)
-        yield record
+            count = parse_view_count(response.text)
+            if count is not None:
+                page = dataclasses.replace(page, view_count=count)
+        return [page]
 
-    def on_view_count_error(self, failure: Failure) -> Any:
+    def on_view_count_error(self, failure: Failure) -> list[Any]:
         self.crawler.stats.inc_value("crawl/view_count_failed")
         request: scrapy.Request = failure.request  # type: ignore[attr-defined]  # set by Scrapy
-        yield request.cb_kwargs["record"]
+        return [request.cb_kwargs["page"]]
 
     # -- failures ------------------------------------------------------------
 
