@@ -316,6 +316,9 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s [%(name)s] %(levelname)s: %(message)s",
         stream=sys.stderr,
     )
+    from crawler.gc_tuning import tune_gc
+
+    tune_gc()
     return serve(config, inbox, outbox)
 
 
@@ -406,8 +409,12 @@ class Archiver(ArchiveReader):
     def record_failure(self, url: str, reason: str, detail: str, when: str) -> None:
         self._send(("failure", url, reason, detail, when))
 
-    def close(self) -> ArchiverResult:
-        """Close the WARC; let the archiver finish everything queued; its counters and problems."""
+    def close(self, meanwhile: Callable[[], None] | None = None) -> ArchiverResult:
+        """Close the WARC; let the archiver finish everything queued; its counters and problems.
+
+        ``meanwhile`` runs here after the WARC is closed, while the archiver
+        works through what is still queued and commits.
+        """
         result: ArchiverResult
         self._send(("close",))
         with contextlib.suppress(OSError):  # it stopped by itself; its answer says why
@@ -415,6 +422,8 @@ class Archiver(ArchiveReader):
         closed = self.writer.close()
         if closed is not None:
             logger.info("Closed WARC %s", closed)
+        if meanwhile is not None:
+            meanwhile()
         try:
             result = receive_message(self._outbox)
         except (EOFError, OSError, pickle.UnpicklingError) as exc:

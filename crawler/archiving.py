@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING
 from scrapy import Spider, signals
 from scrapy.utils.defer import deferred_from_coro
 
+from archive.paths import ArchiveLayout
 from crawler.archiver import Archiver, ArchiverConfig
+from crawler.config import archive_dir_from_settings
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -45,8 +47,19 @@ def archiver_for(crawler: Crawler) -> Archiver:
 
     archiver.on_failure = stop_crawl
 
+    def index_warcs() -> None:
+        from archive.cdxj import update_index
+
+        try:
+            stats = update_index(ArchiveLayout(archive_dir_from_settings(crawler.settings)))
+            logger.info("CDXJ index: %s", stats.one_line())
+        except OSError as exc:
+            # The WARCs are complete; the run (or `uir-news index`) tries again.
+            logger.error("Could not update the CDXJ index: %s", exc)
+
     def close(spider: Spider, reason: str) -> None:
-        result = archiver.close()
+        # The WARC is indexed while the archiver finishes its queue.
+        result = archiver.close(meanwhile=index_warcs)
         stats = crawler.stats
         assert stats is not None
         for name, count in result.stats.items():

@@ -24,7 +24,6 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from archive import catalog
-from archive.cdxj import update_index
 from archive.fsutil import atomic_write_text
 from archive.lock import ArchiveLock
 from archive.paths import ArchiveLayout
@@ -32,6 +31,7 @@ from archive.records import dumps
 from archive.recovery import rebuild, repair_open_warcs
 from archive.search import search_indexer
 from crawler.fields import TRACKED_FIELDS, baseline_rates, layout_alarms
+from crawler.gc_tuning import tune_gc
 from crawler.spiders.gxyw import GxywSpider
 
 logger = logging.getLogger(__name__)
@@ -127,7 +127,11 @@ def run_crawl(options: CrawlOptions) -> dict[str, Any]:
         summary = _crawl_locked(options, layout, recovery)
         if summary.get("archiver_error"):
             _rebuild_after_archiver_failure(layout)
+        from archive.cdxj import update_index  # not at start-up: its imports take 0.2 s
+
         try:
+            # Usually done already while the archiver finished (crawler.archiving);
+            # this catches WARCs a failed run left unindexed.
             stats = update_index(layout)
             logger.info("CDXJ index: %s", stats.one_line())
         except OSError as exc:
@@ -147,6 +151,7 @@ def _crawl_locked(
     process = CrawlerProcess(build_settings(options))
     crawler = process.create_crawler(GxywSpider)
     process.crawl(crawler, start_url=options.start_url)
+    tune_gc()
     process.start()
 
     stats: dict[str, Any] = crawler.stats.get_stats() if crawler.stats else {}
@@ -172,6 +177,8 @@ def _crawl_locked(
         "duration_s": round(time.perf_counter() - wall_start, 3),
         "cpu_s": round(time.process_time() - cpu_start, 3),
         "archiver_cpu_s": stats.get("archive/archiver_cpu_s"),
+        # Pages the crawl process parsed itself while the archiver was behind.
+        "parsed_in_crawl_process": int(stats.get("archive/parsed_in_crawl_process", 0)),
         "finish_reason": stats.get("finish_reason"),
         "walk": "full" if getattr(spider, "full_walk", True) else "incremental",
         "requests": int(stats.get("downloader/request_count", 0)),
