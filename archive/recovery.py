@@ -23,6 +23,7 @@ from typing import Any
 
 from archive import catalog
 from archive.paths import ArchiveLayout
+from archive.store import record_files
 from archive.warc import OPEN_SUFFIX, WARC_SUFFIX, iter_records, list_warcs
 
 logger = logging.getLogger(__name__)
@@ -168,7 +169,7 @@ def rebuild(
                 counts["warc_files"] += 1
                 counts["captures"] += _index_captures(conn, path)
             records = []
-            for record_path in layout.records_dir.glob("*/*/*.json"):
+            for record_path in record_files(layout.records_dir):
                 try:
                     record = json.loads(record_path.read_text("utf-8"))
                     fetched_at = str(record["fetched_at"])

@@ -1,13 +1,18 @@
 """Record storage: one JSON file per article version, written atomically.
 
-Layout: ``records/{column_id}/{news_id}/{hash16}.json``. A version's file
-name is its content hash, so storing the same content twice is a no-op and
-two different versions can never overwrite each other.
+Layout: ``records/{column_id}/{news_id}-{hash16}.json``. A version's file
+name ends in its content hash, so storing the same content twice is a no-op
+and two different versions can never overwrite each other. (Archives from
+before 2026-11-28 have a folder per article, ``{news_id}/{hash16}.json``;
+:func:`record_files` reads both. One folder per column means one new inode
+per version instead of a folder, an inode and a directory block per article:
+the folder was half of the time spent storing a record.)
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -38,22 +43,27 @@ def article_key(record: dict[str, Any]) -> tuple[str, str]:
     return "_url", digest
 
 
+def record_files(root: Path) -> Iterator[Path]:
+    """Every record file under ``root``, in both layouts, in name order."""
+    yield from sorted(root.glob("*/*.json"))
+    yield from sorted(root.glob("*/*/*.json"))  # the per-article folders of older archives
+
+
 class JsonRecordStore:
     """Records as JSON files under ``root``, one per version; the catalog knows the current."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        # Article directories known to exist: a mkdir per record was a
-        # system call per page on the crawl's hot path.
+        # Column directories known to exist (no mkdir per record).
         self._made_dirs: set[Path] = set()
 
-    def article_dir(self, record: dict[str, Any]) -> Path:
+    def version_path(self, record: dict[str, Any], digest: str) -> Path:
         column, news = article_key(record)
-        return self.root / safe_component(column) / safe_component(news)
+        return self.root / safe_component(column) / f"{safe_component(news)}-{digest[:16]}.json"
 
     def put(self, record: dict[str, Any]) -> StoredVersion:
         digest = content_hash(record)
-        path = self.article_dir(record) / f"{digest[:16]}.json"
+        path = self.version_path(record, digest)
         if path.exists():
             return StoredVersion(path, digest, created=False)
         if path.parent not in self._made_dirs:

@@ -22,6 +22,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from archive import catalog
 from archive.paths import ArchiveLayout
+from archive.store import record_files
 from archive.warc import OPEN_SUFFIX, WARC_SUFFIX, list_warcs
 
 _READ_BLOCK = 1 << 16
@@ -199,7 +200,7 @@ def _record_pointers(records_dir: Path, report: VerifyReport) -> dict[str, list[
     by_file: dict[str, list[_Expected]] = defaultdict(list)
     if not records_dir.is_dir():
         return by_file
-    for path in sorted(records_dir.glob("*/*/*.json")):
+    for path in record_files(records_dir):
         report.json_records += 1
         name = str(path.relative_to(records_dir))
         try:

@@ -57,3 +57,28 @@ def test_content_hash_ignores_fetch_details_only() -> None:
     assert content_hash(record) == content_hash(again)
     again["body_text"] += "。"
     assert content_hash(record) != content_hash(again)
+
+
+def test_store_layout_one_file_per_version_and_older_layout_still_read(tmp_path: Path) -> None:
+    from archive.paths import ArchiveLayout
+    from archive.recovery import rebuild
+    from archive.store import JsonRecordStore, record_files
+
+    layout = ArchiveLayout(tmp_path)
+    layout.create()
+    store = JsonRecordStore(layout.records_dir)
+    first = _record()
+    stored = store.put(first)
+    column, news = str(first["column_id"]), str(first["news_id"])
+    assert stored.path == layout.records_dir / column / f"{news}-{stored.content_hash[:16]}.json"
+    assert not store.put(first).created  # same content, same file
+    edited = {**_record(), "title": first["title"] + "(更正)"}
+    assert store.put(edited).created
+    # A version kept in the per-article folder of older archives is read too.
+    old = {**_record(), "title": first["title"] + "(旧)"}
+    old_path = layout.records_dir / column / news / f"{content_hash(old)[:16]}.json"
+    old_path.parent.mkdir()
+    old_path.write_text(json.dumps(old, ensure_ascii=False), "utf-8")
+    assert len(list(record_files(layout.records_dir))) == 3
+    counts = rebuild(layout)
+    assert counts["versions"] == 3 and counts["articles"] == 1

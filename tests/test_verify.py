@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from archive.maintenance_cli import add_commands
+from archive.store import record_files
 from archive.verify import verify
 from archive.warc import OPEN_SUFFIX, iter_records, list_warcs
 from tests.test_cdxj import Built, build_archive
@@ -96,7 +97,7 @@ def test_catalog_pointer_to_another_record_is_reported(built: Built) -> None:
 
 
 def test_json_record_pointer_is_checked(built: Built) -> None:
-    record_path = sorted(built.layout.records_dir.glob("*/*/*.json"))[0]
+    record_path = next(record_files(built.layout.records_dir))
     record = json.loads(record_path.read_text("utf-8"))
     record["warc"]["length"] += 3
     record_path.write_text(json.dumps(record), "utf-8")
