@@ -36,7 +36,7 @@ from cdxj_indexer.main import CDXJIndexer
 
 from archive.fsutil import atomic_write_text
 from archive.paths import ArchiveLayout
-from archive.warc import WarcPointer, list_warcs
+from archive.warc import NOTES_SUFFIX, OPEN_SUFFIX, WarcPointer, list_warcs
 
 INDEX_NAME = "index.cdxj"
 MANIFEST_NAME = "indexed.json"
@@ -201,6 +201,59 @@ def _index_files_sorted(paths: list[Path], out: IO[str]) -> None:
     indexer.process_all()
 
 
+def _noted_lines(warc: Path, notes: Path) -> list[str] | None:
+    """Sorted CDXJ lines of ``warc`` from the writer's notes; None unless they fit its size."""
+    try:
+        text = notes.read_text("ascii")
+    except (OSError, UnicodeDecodeError):
+        return None
+    *lines, last = text.rstrip("\n").split("\n") if text else [""]
+    if last != f"# size {warc.stat().st_size}":
+        return None
+    keyed = []
+    for line in lines:
+        timestamp, fields = line.split(" ", 1)
+        keyed.append(f"{url_key(json.loads(fields)['url'])} {timestamp} {fields}\n")
+    keyed.sort()
+    return keyed
+
+
+def _index_new_files(layout: ArchiveLayout, paths: list[Path], out: IO[str]) -> None:
+    """Sorted CDXJ lines of ``paths``: from the writer's notes where it left them, else read."""
+    noted: list[str] = []
+    unnoted = []
+    for path in paths:
+        lines = _noted_lines(path, layout.index_notes_dir / (path.name + NOTES_SUFFIX))
+        if lines is None:
+            unnoted.append(path)
+        else:
+            noted.extend(lines)
+    if not unnoted:
+        noted.sort()
+        out.writelines(noted)
+        return
+    with tempfile.TemporaryFile("w+", encoding="utf-8", newline="\n") as read:
+        _index_files_sorted(unnoted, read)
+        read.seek(0)
+        noted.sort()
+        out.writelines(heapq.merge(noted, read))
+
+
+def _drop_used_notes(layout: ArchiveLayout, indexed: dict[str, int]) -> None:
+    """Remove notes of files now in the index, and notes a killed run left unfinished."""
+    directory = layout.index_notes_dir
+    if not directory.is_dir():
+        return
+    for notes in directory.iterdir():
+        name = notes.name
+        if name.endswith(NOTES_SUFFIX) and name.removesuffix(NOTES_SUFFIX) in indexed:
+            notes.unlink(missing_ok=True)
+        elif name.endswith(NOTES_SUFFIX + OPEN_SUFFIX):
+            warc = name.removesuffix(NOTES_SUFFIX + OPEN_SUFFIX)
+            if not (layout.warc_dir / (warc + OPEN_SUFFIX)).exists():
+                notes.unlink(missing_ok=True)
+
+
 def _without_files(
     lines: Iterable[bytes], files: frozenset[str], dropped: list[int]
 ) -> Iterator[bytes]:
@@ -255,7 +308,7 @@ def update_index(layout: ArchiveLayout, *, rebuild: bool = False) -> IndexStats:
         os.close(fd2)
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as part:
-                _index_files_sorted(sorted(new), part)
+                _index_new_files(layout, sorted(new), part)
             dropped = [0]
             with contextlib.ExitStack() as files:
                 sources: list[Iterable[bytes]] = [files.enter_context(open(new_part, "rb"))]
@@ -272,6 +325,7 @@ def update_index(layout: ArchiveLayout, *, rebuild: bool = False) -> IndexStats:
             # files are indexed again next time, and the merge drops the
             # duplicate lines.
             _write_manifest(layout, current, total)
+            _drop_used_notes(layout, current)
         finally:
             Path(new_part).unlink(missing_ok=True)
             Path(merged).unlink(missing_ok=True)

@@ -61,6 +61,11 @@ class ArchiveLayout:
         return self.root / "indexes"
 
     @property
+    def index_notes_dir(self) -> Path:
+        """CDXJ lines the WARC writer notes as it writes, until the index takes them in."""
+        return self.indexes_dir / "notes"
+
+    @property
     def catalog_path(self) -> Path:
         return self.root / "catalog.sqlite"
 

@@ -12,6 +12,7 @@ so records can point at exactly what the server sent.
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import socket
@@ -26,11 +27,13 @@ from urllib.parse import urlsplit
 from warcio.archiveiterator import ArchiveIterator
 from warcio.recordbuilder import RecordBuilder
 from warcio.statusandheaders import StatusAndHeaders
-from warcio.timeutils import datetime_to_iso_date
+from warcio.timeutils import datetime_to_iso_date, iso_date_to_timestamp
 from warcio.warcwriter import WARCWriter
 
 WARC_SUFFIX = ".warc.gz"
 OPEN_SUFFIX = ".open"
+#: Suffix of the index notes kept beside a WARC as it is written (see ``index_notes_dir``).
+NOTES_SUFFIX = ".cdxj-notes"
 
 Headers = Sequence[tuple[str, str]]
 
@@ -240,6 +243,7 @@ class RotatingWarcWriter:
         warcinfo: Mapping[str, str] | None = None,
         factory: RecordFactory | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        index_notes_dir: Path | None = None,
     ) -> None:
         if max_size <= 0:
             raise ValueError("max_size must be positive")
@@ -256,7 +260,11 @@ class RotatingWarcWriter:
         self._name: str | None = None
         self._writer: WARCWriter | None = None
         self._records_in_file = 0
+        self.index_notes_dir = index_notes_dir
+        self._notes: IO[str] | None = None
         directory.mkdir(parents=True, exist_ok=True)
+        if index_notes_dir is not None:
+            index_notes_dir.mkdir(parents=True, exist_ok=True)
 
     @property
     def current_name(self) -> str | None:
@@ -274,6 +282,9 @@ class RotatingWarcWriter:
                 continue
             break
         self._fh, self._name = fh, name
+        if self.index_notes_dir is not None:
+            notes = self.index_notes_dir / (name + NOTES_SUFFIX + OPEN_SUFFIX)
+            self._notes = open(notes, "w", encoding="ascii", newline="\n")  # noqa: SIM115 - kept open across calls
         self._writer = WARCWriter(fh, gzip=True, warc_version=self.factory.warc_version)
         self._records_in_file = 0
         info = {"software": "uir-news", "format": "WARC File Format 1.1"}
@@ -333,6 +344,8 @@ class RotatingWarcWriter:
         record_ptr = self._append(record)
         request_ptr = self._append(self.factory.request(exchange, record_id))
         date = record.rec_headers.get_header("WARC-Date")
+        if self._notes is not None:
+            self._notes.write(index_note(record, exchange, record_ptr) + "\n")
         return WrittenExchange(record_ptr, request_ptr, record_id, payload_digest, date)
 
     def close(self) -> Path | None:
@@ -344,10 +357,46 @@ class RotatingWarcWriter:
         self._fh.close()
         final = self.directory / self._name
         os.replace(self.directory / (self._name + OPEN_SUFFIX), final)
+        if self._notes is not None and self.index_notes_dir is not None:
+            # The notes describe the closed file, whose size they record; a
+            # file cut by recovery never gets notes (its .open notes are dropped).
+            self._notes.write(f"# size {final.stat().st_size}\n")
+            self._notes.close()
+            self._notes = None
+            notes = self.index_notes_dir / (self._name + NOTES_SUFFIX)
+            os.replace(notes.with_name(notes.name + OPEN_SUFFIX), notes)
         self.closed_files.append(final)
         self._fh = self._writer = None
         self._name = None
         return final
+
+
+_MIME_END = re.compile(r"[;\s]")
+
+
+def index_note(record: Any, exchange: HttpExchange, pointer: WarcPointer) -> str:
+    """The CDXJ line of a response or revisit record, less its SURT key.
+
+    The same fields, values and order as the cdxj-indexer library writes for
+    such a record (``tests/test_cdxj.py`` checks that the two agree), so the
+    index can be built from these notes without reading the WARC back.
+    """
+    fields: dict[str, str] = {"url": record.rec_headers.get_header("WARC-Target-URI")}
+    if record.rec_type == "revisit":
+        fields["mime"] = "warc/revisit"
+    else:
+        content_type = next(
+            (v for k, v in exchange.response_headers if k.lower() == "content-type"), None
+        )
+        if content_type is not None:
+            fields["mime"] = _MIME_END.split(content_type, 1)[0].strip()
+    fields["status"] = str(exchange.status)
+    fields["digest"] = record.rec_headers.get_header("WARC-Payload-Digest")
+    fields["length"] = str(pointer.length)
+    fields["offset"] = str(pointer.offset)
+    fields["filename"] = pointer.file
+    timestamp = iso_date_to_timestamp(record.rec_headers.get_header("WARC-Date"))
+    return f"{timestamp} {json.dumps(fields)}"
 
 
 _WARC_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,200}\.warc\.gz")

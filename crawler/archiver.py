@@ -336,6 +336,9 @@ class Archiver(ArchiveReader):
             prefix=config.warc_prefix,
             max_size=config.warc_max_size,
             warcinfo=config.warcinfo,
+            # Index lines noted as records are written: the CDXJ update at the
+            # end of the run then need not read the WARC back.
+            index_notes_dir=layout.index_notes_dir,
         )
         # Connect (creating the schema) before the archiver starts writing.
         super().__init__(catalog.connect(layout.catalog_path))

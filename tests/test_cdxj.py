@@ -21,7 +21,7 @@ from archive import cdxj
 from archive.cdxj import CdxjEntry, index_path, lookup, update_index, url_key
 from archive.paths import ArchiveLayout
 from archive.session import ArchiveSession
-from archive.warc import OPEN_SUFFIX, HttpExchange, RotatingWarcWriter, list_warcs
+from archive.warc import NOTES_SUFFIX, OPEN_SUFFIX, HttpExchange, RotatingWarcWriter, list_warcs
 from tests.records_factory import make_record
 
 BASE = "http://127.0.0.1:8000"
@@ -86,7 +86,12 @@ def _exchange(
 
 
 def _session(layout: ArchiveLayout, when: datetime, max_size: int) -> ArchiveSession:
-    writer = RotatingWarcWriter(layout.warc_dir, max_size=max_size, clock=lambda: when)
+    writer = RotatingWarcWriter(
+        layout.warc_dir,
+        max_size=max_size,
+        clock=lambda: when,
+        index_notes_dir=layout.index_notes_dir,
+    )
     return ArchiveSession(layout, writer)
 
 
@@ -145,7 +150,11 @@ def build_archive(root: Path, *, articles: int = 4, max_size: int = 4000) -> Bui
     _store(session, 2, T2, written, 2)
     session.close()
 
+    # The writer noted every file's index lines; the update uses and drops them.
+    noted = sorted(p.name for p in layout.index_notes_dir.iterdir())
+    assert noted == sorted(p.name + NOTES_SUFFIX for p in list_warcs(layout.warc_dir))
     update_index(layout)
+    assert not list(layout.index_notes_dir.iterdir())
     return built
 
 
@@ -175,6 +184,22 @@ def test_index_is_the_library_output_sorted_in_byte_order(built: Built) -> None:
     assert len(entries) == 8
     assert sum(e.is_revisit for e in entries) == 2
     assert {e.pointer.file for e in entries} == {p.name for p in list_warcs(built.layout.warc_dir)}
+
+
+def test_notes_that_do_not_fit_the_file_are_not_trusted(tmp_path: Path) -> None:
+    layout = ArchiveLayout(tmp_path)
+    layout.create()
+    session = _session(layout, T0, 100_000)
+    for i in range(3):
+        session.write_exchange(_exchange(article_url(i), T0, page(i)))
+    session.close()
+    (notes,) = layout.index_notes_dir.iterdir()
+    # A note with a wrong offset, for a file of another size (as if the file
+    # had been cut by recovery after the notes were closed).
+    text = notes.read_text("ascii").replace('"offset": "', '"offset": "9')
+    notes.write_text(text.replace("# size ", "# size 1"), "ascii")
+    update_index(layout)
+    assert index_lines(layout) == library_index(layout.warc_dir)
 
 
 def test_update_indexes_only_new_files_and_matches_a_full_rebuild(built: Built) -> None:
