@@ -36,6 +36,9 @@ def archiver_for(crawler: Crawler) -> Archiver:
     if archiver is not None:
         return archiver
     archiver = Archiver(ArchiverConfig.from_settings(crawler.settings))
+    archiver.backlog_bytes = crawler.settings.getint(
+        "UIR_NEWS_ARCHIVER_BACKLOG_BYTES", archiver.backlog_bytes
+    )
     setattr(crawler, _ATTRIBUTE, archiver)
 
     def stop_crawl() -> None:

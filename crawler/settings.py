@@ -53,6 +53,10 @@ UIR_NEWS_RETRY_FAILED_RUNS = 5
 #: (Real articles are a few tens of KB; megabytes mean a page gone wrong.)
 UIR_NEWS_MAX_RECORD_BYTES = 2 * 1024 * 1024
 
+#: The crawl process parses article pages itself while the archiver process
+#: has more than this many bytes of work unread (-1: always, for tests).
+UIR_NEWS_ARCHIVER_BACKLOG_BYTES = 256 * 1024
+
 #: Show a one-line progress display on stderr (the CLI turns it on in a terminal).
 UIR_NEWS_PROGRESS = False
 

@@ -167,3 +167,51 @@ def test_other_listing_layouts_are_crawled_completely(tmp_path: Path, layout: st
     run_cli("export", "--archive", archive, "--format", "jsonl", "-o", out)
     urls = [json.loads(line)["url"] for line in out.read_text("utf-8").splitlines()]
     assert sorted(urls) == sorted(expected)
+
+
+def _scrapy_crawl(server: ReplicaServer, archive: Path, backlog_bytes: int) -> str:
+    """`scrapy crawl gxyw` with a given archiver backlog limit; its log."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scrapy",
+            "crawl",
+            "gxyw",
+            "-a",
+            f"start_url={server.start_url}",
+            "-s",
+            f"UIR_NEWS_ARCHIVE_DIR={archive}",
+            "-s",
+            f"UIR_NEWS_ARCHIVER_BACKLOG_BYTES={backlog_bytes}",
+        ],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stderr
+
+
+def test_records_are_the_same_whichever_process_parses_them(
+    crawled: Crawled, tmp_path: Path
+) -> None:
+    """The crawl process parses pages while the archiver is behind: same records."""
+    articles = len(crawled.server.site.articles)
+    # -1: always "behind", every page is parsed in the crawl process; 2**40: never.
+    log = _scrapy_crawl(crawled.server, tmp_path / "by-crawl", -1)
+    assert f"'archive/parsed_in_crawl_process': {articles}," in log
+    log = _scrapy_crawl(crawled.server, tmp_path / "by-archiver", 2**40)
+    assert "archive/parsed_in_crawl_process" not in log
+
+    def content(archive: Path) -> dict[str, dict]:
+        volatile = {"fetched_at", "warc"}
+        return {
+            r["url"]: {k: v for k, v in r.items() if k not in volatile}
+            for r in _exported(archive, tmp_path)
+        }
+
+    by_crawl, by_archiver = content(tmp_path / "by-crawl"), content(tmp_path / "by-archiver")
+    assert len(by_crawl) == articles
+    assert by_crawl == by_archiver
