@@ -36,6 +36,7 @@ import fcntl
 import logging
 import os
 import pickle
+import resource
 import select
 import signal
 import sqlite3
@@ -129,7 +130,13 @@ class ArchiverResult:
     warc_files: list[str] = field(default_factory=list)
     warc_bytes: int = 0
     cpu_s: float = 0.0
+    peak_rss_mb: float = 0.0
     error: str | None = None
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MB (Linux reports KiB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def now_iso() -> str:
@@ -254,6 +261,7 @@ class ArticleArchiver:
             stats=dict(self.stats),
             problems=self.problems,
             cpu_s=round(time.process_time(), 3),
+            peak_rss_mb=peak_rss_mb(),
         )
 
 

@@ -70,6 +70,7 @@ def archiver_for(crawler: Crawler) -> Archiver:
         stats.set_value("archive/warc_files", result.warc_files)
         stats.set_value("archive/warc_bytes", result.warc_bytes)
         stats.set_value("archive/archiver_cpu_s", result.cpu_s)
+        stats.set_value("archive/archiver_peak_rss_mb", result.peak_rss_mb)
         problems = getattr(spider, "problems", None)
         if isinstance(problems, list):
             problems.extend(result.problems)

@@ -30,6 +30,7 @@ from archive.paths import ArchiveLayout
 from archive.records import dumps
 from archive.recovery import rebuild, repair_open_warcs
 from archive.search import search_indexer
+from crawler.archiver import peak_rss_mb
 from crawler.fields import TRACKED_FIELDS, baseline_rates, layout_alarms
 from crawler.gc_tuning import tune_gc
 from crawler.spiders.gxyw import GxywSpider
@@ -177,6 +178,10 @@ def _crawl_locked(
         "duration_s": round(time.perf_counter() - wall_start, 3),
         "cpu_s": round(time.process_time() - cpu_start, 3),
         "archiver_cpu_s": stats.get("archive/archiver_cpu_s"),
+        "peak_rss_mb": {
+            "crawl": peak_rss_mb(),
+            "archiver": stats.get("archive/archiver_peak_rss_mb"),
+        },
         # Pages the crawl process parsed itself while the archiver was behind.
         "parsed_in_crawl_process": int(stats.get("archive/parsed_in_crawl_process", 0)),
         "finish_reason": stats.get("finish_reason"),
