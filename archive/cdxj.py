@@ -50,6 +50,9 @@ _RECORDS = "response,revisit,resource"
 # Bound on what the library's sorter keeps in memory before spilling to temp
 # files; its default is 32 MiB, which is more than a cron job needs.
 _SORT_BUFFER = 8 * 1024 * 1024
+# The same bound for index lines taken from the writer's notes (lines of
+# about 300 bytes: some 6 MB of lines sorted in memory at a time).
+_NOTES_RUN = 20_000
 
 
 def index_dir(layout: ArchiveLayout) -> Path:
@@ -201,42 +204,64 @@ def _index_files_sorted(paths: list[Path], out: IO[str]) -> None:
     indexer.process_all()
 
 
-def _noted_lines(warc: Path, notes: Path) -> list[str] | None:
-    """Sorted CDXJ lines of ``warc`` from the writer's notes; None unless they fit its size."""
+def _notes_fit(warc: Path, notes: Path) -> bool:
+    """Whether the writer's notes were closed for ``warc`` as it is now (same size)."""
     try:
-        text = notes.read_text("ascii")
-    except (OSError, UnicodeDecodeError):
-        return None
-    *lines, last = text.rstrip("\n").split("\n") if text else [""]
-    if last != f"# size {warc.stat().st_size}":
-        return None
-    keyed = []
-    for line in lines:
-        timestamp, fields = line.split(" ", 1)
-        keyed.append(f"{url_key(json.loads(fields)['url'])} {timestamp} {fields}\n")
-    keyed.sort()
-    return keyed
+        with open(notes, "rb") as fh:
+            fh.seek(max(0, fh.seek(0, os.SEEK_END) - 64))
+            last = fh.read().rstrip(b"\n").rsplit(b"\n", 1)[-1]
+    except OSError:
+        return False
+    return last == f"# size {warc.stat().st_size}".encode("ascii")
+
+
+def _sorted_runs(notes: Path, stack: contextlib.ExitStack) -> list[IO[str]]:
+    """The notes as keyed CDXJ lines, in sorted runs of at most ``_NOTES_RUN`` lines.
+
+    Each run is sorted in memory and kept in a temporary file, so memory stays
+    bounded however large the WARC; the caller merges the runs.
+    """
+    runs: list[IO[str]] = []
+    batch: list[str] = []
+
+    def spill() -> None:
+        batch.sort()
+        run = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8", newline="\n"))  # noqa: SIM115 - the ExitStack closes it
+        run.writelines(batch)
+        run.seek(0)
+        runs.append(run)
+        batch.clear()
+
+    with open(notes, encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("#"):
+                continue
+            timestamp, fields = line.rstrip("\n").split(" ", 1)
+            batch.append(f"{url_key(json.loads(fields)['url'])} {timestamp} {fields}\n")
+            if len(batch) >= _NOTES_RUN:
+                spill()
+    if batch:
+        spill()
+    return runs
 
 
 def _index_new_files(layout: ArchiveLayout, paths: list[Path], out: IO[str]) -> None:
-    """Sorted CDXJ lines of ``paths``: from the writer's notes where it left them, else read."""
-    noted: list[str] = []
-    unnoted = []
-    for path in paths:
-        lines = _noted_lines(path, layout.index_notes_dir / (path.name + NOTES_SUFFIX))
-        if lines is None:
-            unnoted.append(path)
-        else:
-            noted.extend(lines)
-    if not unnoted:
-        noted.sort()
-        out.writelines(noted)
-        return
-    with tempfile.TemporaryFile("w+", encoding="utf-8", newline="\n") as read:
-        _index_files_sorted(unnoted, read)
-        read.seek(0)
-        noted.sort()
-        out.writelines(heapq.merge(noted, read))
+    """Sorted CDXJ lines of ``paths``: from the writer's notes where they fit, else read."""
+    with contextlib.ExitStack() as stack:
+        sources: list[Iterable[str]] = []
+        unnoted = []
+        for path in paths:
+            notes = layout.index_notes_dir / (path.name + NOTES_SUFFIX)
+            if _notes_fit(path, notes):
+                sources.extend(_sorted_runs(notes, stack))
+            else:
+                unnoted.append(path)
+        if unnoted:
+            read = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8", newline="\n"))
+            _index_files_sorted(unnoted, read)
+            read.seek(0)
+            sources.append(read)
+        out.writelines(heapq.merge(*sources))
 
 
 def _drop_used_notes(layout: ArchiveLayout, indexed: dict[str, int]) -> None:

@@ -366,9 +366,11 @@ class Archiver(ArchiveReader):
         assert self.process.stdin is not None and self.process.stdout is not None
         self._inbox: IO[bytes] = self.process.stdin
         self._outbox: IO[bytes] = self.process.stdout
-        # A smaller pipe (where this fails) only means less read-ahead.
-        with contextlib.suppress(OSError):
-            fcntl.fcntl(self._inbox.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+        # A smaller pipe (where this fails, or off Linux) only means less read-ahead.
+        set_pipe_size = getattr(fcntl, "F_SETPIPE_SZ", None)
+        if set_pipe_size is not None:
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(self._inbox.fileno(), set_pipe_size, _PIPE_BYTES)
         self.failed: str | None = None
         self.backlog_bytes = _BACKLOG_BYTES
         #: Called once when the archiver turns out to be gone (the crawl stops).

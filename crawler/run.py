@@ -46,7 +46,7 @@ class ExitCode(enum.IntEnum):
     USAGE = 2  # bad command line or input
     LAYOUT_ALARM = 3  # a normally present field vanished: the site was redesigned
     LOCKED = 4  # another run holds the archive's lock
-    FAILED = 5  # nothing could be crawled (start page unreachable, ...)
+    FAILED = 5  # nothing could be crawled (start page unreachable), or the archiver died
 
 
 #: Reasons for which nothing is lost: the site asked us not to fetch the page,

@@ -333,3 +333,19 @@ def test_entry_fields(built: Built) -> None:
     assert entry.digest and entry.digest.startswith("sha1:")
     first = lookup(built.layout, built.identical_url)[0]
     assert entry.digest == first.digest
+
+
+def test_notes_are_sorted_in_bounded_runs_and_merged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Runs of two lines: a large WARC's notes are never all in memory at once.
+    monkeypatch.setattr(cdxj, "_NOTES_RUN", 2)
+    layout = ArchiveLayout(tmp_path)
+    layout.create()
+    session = _session(layout, T0, 100_000)
+    for i in (5, 3, 9, 1, 7):
+        session.write_exchange(_exchange(article_url(i), T0, page(i)))
+    session.close()
+    stats = update_index(layout)
+    assert stats.lines_added == 5
+    assert index_lines(layout) == library_index(layout.warc_dir)
