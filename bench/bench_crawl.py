@@ -4,8 +4,9 @@ Method: one replica (`python -m replica`, its own process) serves N articles on
 loopback for the whole run. After one unmeasured warm-up crawl (fills the
 replica's render caches), the three crawlers run in rotating order (ABC, BCA,
 CAB, ...) `--reps` times each, every run into a fresh directory, each one a
-child process reaped with wait4 (its own CPU seconds and peak RSS; wall time
-includes interpreter start-up). Pages = responses the crawler received
+child process reaped with wait4 (its CPU seconds, including the children it
+reaped, such as our archiver process; its peak RSS, the larger of its own and
+its children's; wall time includes interpreter start-up). Pages = responses the crawler received
 (robots.txt included). Medians are reported; the replica's CPU seconds per run
 show whether the server, not the crawler, was the bottleneck. Noisy: 2 cores,
 shared with other work; compare only figures from the same run.
