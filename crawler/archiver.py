@@ -16,7 +16,9 @@ crawler.archiver`` reads its standard input), in order:
 * ``article``: an article page (:class:`ArticlePage`) to parse and store,
   with the WARC pointer of its response;
 * ``unchanged`` and ``failure``: catalog notes from the spider;
-* ``close``: finish, commit, close the WARC and answer with an
+* ``record``: instead of ``article``, the record of a page the crawl process
+  parsed itself because the archiver was behind (``Archiver.submit_article``);
+* ``close``: finish what is queued, commit, and answer with an
   :class:`ArchiverResult` (counters and problems) on standard output.
 
 A full pipe makes the crawl wait, so a slow disk slows the crawl instead of
@@ -169,7 +171,7 @@ def receive_message(stream: IO[bytes]) -> Any:
 
 
 class ArticleArchiver:
-    """The work of the archiver process, one message at a time (no I/O of its own).
+    """The work of the archiver process, one message at a time (the pipe is ``serve``'s).
 
     It counts what it stores with the same stat names the run summary reads.
     """
@@ -457,6 +459,7 @@ class Archiver(ArchiveReader):
         except (EOFError, OSError, pickle.UnpicklingError) as exc:
             result = ArchiverResult(error=self.failed or f"archiver process ended ({exc})")
         finally:
+            self._outbox.close()
             self.conn.close()
         result.warc_files = [path.name for path in self.writer.closed_files]
         result.warc_bytes = self.writer.bytes_written

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-_ATTRIBUTE = "_uir_news_archive_session"
+_ATTRIBUTE = "_uir_news_archiver"
 
 
 def archiver_for(crawler: Crawler) -> Archiver:

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 from scrapy import Request, Spider
-from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
@@ -206,22 +205,3 @@ class WarcCaptureMiddleware:
         request.meta["fetched_at"] = fetched_at.isoformat(timespec="seconds").replace("+00:00", "Z")
         self.stats.inc_value("archive/warc_records", 2)
         return response
-
-
-class PooledHTTPDownloadHandler(HTTP11DownloadHandler):
-    """Scrapy's HTTP/1.1 handler, keeping an idle connection for each parallel request.
-
-    The stock handler keeps ``CONCURRENT_REQUESTS_PER_DOMAIN`` idle
-    connections per host; ours is 1 for politeness, so the 16 parallel
-    requests of the loopback slot opened and closed a TCP connection almost
-    every time. Keeping up to the loopback slot's concurrency changes nothing
-    for a polite crawl, which never has more than one connection open.
-    """
-
-    def __init__(self, crawler: Crawler) -> None:
-        super().__init__(crawler)
-        slots = crawler.settings.getdict("DOWNLOAD_SLOTS")
-        slot = slots.get(crawler.settings.get("UIR_NEWS_LOOPBACK_SLOT"), {})
-        self._pool.maxPersistentPerHost = max(
-            self._pool.maxPersistentPerHost, int(slot.get("concurrency", 1))
-        )

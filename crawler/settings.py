@@ -126,8 +126,8 @@ DOWNLOADER_MIDDLEWARES = {
 }
 
 DOWNLOAD_HANDLERS = {
-    "http": "crawler.middlewares.PooledHTTPDownloadHandler",
-    "https": "crawler.middlewares.PooledHTTPDownloadHandler",
+    "http": "crawler.handlers.PooledHTTPDownloadHandler",
+    "https": "crawler.handlers.PooledHTTPDownloadHandler",
 }
 
 EXTENSIONS = {
