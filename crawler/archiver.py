@@ -325,6 +325,11 @@ def serve(config: ArchiverConfig, inbox: IO[bytes], outbox: IO[bytes]) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     _die_with_parent(int(args[0]) if args else os.getppid())
+    # Ctrl-C in a terminal (or a stop signal to the whole process group) is
+    # for the crawl process, which shuts down cleanly and then sends "close";
+    # this process ends by that, by the end of its input, or with its parent.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     inbox, outbox = sys.stdin.buffer, sys.stdout.buffer
     # Anything else printing to stdout would corrupt the answer.
     sys.stdout = sys.stderr

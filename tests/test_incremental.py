@@ -266,6 +266,45 @@ def test_crawl_stops_with_exit_5_when_the_archiver_dies(
     assert_archive_complete(archive, fresh_replica)
 
 
+def test_ctrl_c_stops_the_crawl_cleanly(fresh_replica: ReplicaServer, tmp_path: Path) -> None:
+    """SIGINT to the whole process group, as Ctrl-C in a terminal sends it."""
+    archive = tmp_path / "archive"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "crawler.cli",
+            "crawl",
+            "--start-url",
+            fresh_replica.start_url,
+            "--archive",
+            str(archive),
+        ],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, SIGINT not ignored
+    )
+    archiver = _archiver_of(proc)
+    deadline = time.monotonic() + 60
+    while len(fresh_replica.requests) < 60 and proc.poll() is None:
+        assert time.monotonic() < deadline, "crawl made no progress"
+        time.sleep(0.002)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert "Traceback" not in stderr and "archiver failed" not in stderr
+    assert _gone(archiver)
+    summary = json.loads(sorted((archive / "runs").glob("*.json"))[-1].read_text("utf-8"))
+    assert summary["finish_reason"] == "shutdown"
+    assert summary["archiver_error"] is None
+    assert proc.returncode == summary["exit_code"] in (0, 1)
+    assert summary["articles"]["new_versions"] > 0
+    # What the interrupted run did not fetch, the next one does.
+    crawl(fresh_replica, archive)
+    assert_archive_complete(archive, fresh_replica)
+
+
 KILL_POINTS = [1, 2, 4, 9, 17, 40, 80, 130, 190, 235]
 
 
