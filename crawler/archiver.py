@@ -16,8 +16,9 @@ crawler.archiver`` reads its standard input), in order:
 * ``article``: an article page (:class:`ArticlePage`) to parse and store,
   with the WARC pointer of its response;
 * ``unchanged`` and ``failure``: catalog notes from the spider;
-* ``record``: instead of ``article``, the record of a page the crawl process
-  parsed itself because the archiver was behind (``Archiver.submit_article``);
+* ``parsed``: instead of ``article``, what :func:`parse_page` made of a page
+  the crawl process parsed itself because the archiver was behind
+  (``Archiver.submit_article``);
 * ``close``: finish what is queued, commit, and answer with an
   :class:`ArchiverResult` (counters and problems) on standard output.
 
@@ -39,7 +40,6 @@ import logging
 import os
 import pickle
 import resource
-import select
 import signal
 import sqlite3
 import struct
@@ -50,7 +50,6 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -59,6 +58,7 @@ from archive.paths import ArchiveLayout
 from archive.records import dumps, validation_errors
 from archive.session import ArchiveReader, ArchiveSession, PreviousCapture, archive_exchange
 from archive.warc import HttpExchange, RotatingWarcWriter, WrittenExchange
+from crawler.problems import iso_utc, problem, retry_next_run
 
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
@@ -129,8 +129,6 @@ class ArchiverResult:
 
     stats: dict[str, int] = field(default_factory=dict)
     problems: list[dict[str, Any]] = field(default_factory=list)
-    warc_files: list[str] = field(default_factory=list)
-    warc_bytes: int = 0
     cpu_s: float = 0.0
     peak_rss_mb: float = 0.0
     error: str | None = None
@@ -139,10 +137,6 @@ class ArchiverResult:
 def peak_rss_mb() -> float:
     """This process's peak resident memory so far, in MB (Linux reports KiB)."""
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 # -- framing -------------------------------------------------------------------
@@ -182,21 +176,12 @@ class ArticleArchiver:
         self.stats: Counter[str] = Counter()
         self.problems: list[dict[str, Any]] = []
 
-    def article(self, page: ArticlePage) -> None:
-        from crawler.extract import NotAnArticle
-
-        try:
-            record = build_record(page)
-        except NotAnArticle as exc:
-            self.report(page.url, exc.reason)
-            return
-        except Exception as exc:
-            # A parser bug on one page must not stop the run: the page is
-            # reported (the traceback goes to the log) and tried again next run.
-            logger.exception("Could not parse %s", page.url)
-            self.report(page.url, "parse_error", f"{type(exc).__name__}: {exc}")
-            return
-        self.store(page.url, record)
+    def parsed(self, outcome: ParsedPage) -> None:
+        """Store the page's record, or report why it has none."""
+        if outcome.record is None:
+            self.report(outcome.url, outcome.reason, outcome.detail)
+        else:
+            self.store(outcome.url, outcome.record)
 
     def store(self, url: str, record: dict[str, Any]) -> None:
         from crawler.fields import present_fields
@@ -227,29 +212,25 @@ class ArticleArchiver:
 
     def report(self, url: str, reason: str, detail: str = "") -> None:
         """An article page that did not become a record: noted for the summary and the next run."""
+        entry = problem(url, reason, detail)
         self.stats[f"crawl/problems/{reason}"] += 1
-        self.problems.append({"url": url, "reason": reason, "detail": detail, "article": True})
+        self.problems.append(entry)
         logger.warning("Not archived: %s (%s) %s", url, reason, detail)
-        if reason != "dynamic_url":
-            self.session.record_failure(url, reason, detail, now_iso())
+        if retry_next_run(entry):
+            self.session.record_failure(url, reason, detail, iso_utc())
 
     def handle(self, message: tuple[Any, ...]) -> None:
         kind = message[0]
         if kind == "capture":
             self.session.add_capture(message[1])
-        elif kind in ("article", "record"):
-            url = message[1].url if kind == "article" else message[1]
+        elif kind in ("article", "parsed"):
+            outcome: ParsedPage = parse_page(message[1]) if kind == "article" else message[1]
             try:
-                if kind == "article":
-                    self.article(message[1])
-                elif message[2] is None:
-                    self.report(url, message[3])
-                else:
-                    self.store(url, message[2])
+                self.parsed(outcome)
             except (OSError, sqlite3.Error) as exc:
                 # The disk or the catalog refused this record: report it and go
                 # on; the next run tries the article again.
-                self.report(url, "store_error", str(exc))
+                self.report(outcome.url, "store_error", str(exc))
         elif kind == "unchanged":
             self.session.mark_unchanged(*message[1:])
         elif kind == "failure":
@@ -267,11 +248,32 @@ class ArticleArchiver:
         )
 
 
-def build_record(page: ArticlePage) -> dict[str, Any]:
-    """The record of an article page, with what the crawl knows (raises NotAnArticle)."""
-    from crawler.extract import merge_listing, parse_article
+@dataclass(frozen=True)
+class ParsedPage:
+    """What became of an article page: its record, or why it has none."""
 
-    record = parse_article(page.body, page.url)
+    url: str
+    record: dict[str, Any] | None
+    reason: str = ""
+    detail: str = ""
+
+
+def parse_page(page: ArticlePage) -> ParsedPage:
+    """The record of an article page with what the crawl knows, or the reason it has none.
+
+    The same in either process. A page that is not an article gets the
+    extractor's reason; a parser exception on one page is reported as
+    ``parse_error`` (the traceback goes to the log) instead of stopping the run.
+    """
+    from crawler.extract import NotAnArticle, merge_listing, parse_article
+
+    try:
+        record = parse_article(page.body, page.url)
+    except NotAnArticle as exc:
+        return ParsedPage(page.url, None, exc.reason)
+    except Exception as exc:
+        logger.exception("Could not parse %s", page.url)
+        return ParsedPage(page.url, None, "parse_error", f"{type(exc).__name__}: {exc}")
     if page.listing is not None and page.page_url is not None:
         record = merge_listing(record, page.listing, page.page_url)
     else:
@@ -280,7 +282,7 @@ def build_record(page: ArticlePage) -> dict[str, Any]:
     record["warc"] = page.warc
     if page.view_count is not None:
         record["view_count"] = page.view_count
-    return record
+    return ParsedPage(page.url, record)
 
 
 def open_session(config: ArchiverConfig) -> ArchiveSession:
@@ -352,7 +354,7 @@ class Archiver(ArchiveReader):
     """The crawl process's side: WARC writer, handle on the archiver process, catalog reader."""
 
     def __init__(self, config: ArchiverConfig) -> None:
-        layout = ArchiveLayout(config.archive_dir)
+        self.layout = layout = ArchiveLayout(config.archive_dir)
         layout.create()
         self.writer = RotatingWarcWriter(
             layout.warc_dir,
@@ -415,17 +417,7 @@ class Archiver(ArchiveReader):
         if self.failed is not None or not self._behind():
             self._send(("article", page))
             return False
-        from crawler.extract import NotAnArticle
-
-        try:
-            message: tuple[Any, ...] = ("record", page.url, build_record(page), None)
-        except NotAnArticle as exc:
-            message = ("record", page.url, None, exc.reason)
-        except Exception:
-            # As in the archiver: a parser bug on one page is reported, not fatal.
-            logger.exception("Could not parse %s", page.url)
-            message = ("record", page.url, None, "parse_error")
-        self._send(message)
+        self._send(("parsed", parse_page(page)))
         return True
 
     def _behind(self) -> bool:
@@ -434,8 +426,7 @@ class Archiver(ArchiveReader):
         try:
             fcntl.ioctl(self._inbox.fileno(), termios.FIONREAD, unread)
         except OSError:
-            _, writable, _ = select.select([], [self._inbox], [], 0)
-            return not writable
+            return False  # cannot tell: send the page; a full pipe still holds the crawl back
         return unread[0] > self.backlog_bytes
 
     def mark_unchanged(self, url: str, when: str) -> None:
@@ -466,8 +457,6 @@ class Archiver(ArchiveReader):
         finally:
             self._outbox.close()
             self.conn.close()
-        result.warc_files = [path.name for path in self.writer.closed_files]
-        result.warc_bytes = self.writer.bytes_written
         code = self.process.wait()
         if code != 0 and result.error is None:
             result.error = f"archiver process exited with status {code}"

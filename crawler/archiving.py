@@ -14,9 +14,7 @@ from typing import TYPE_CHECKING
 from scrapy import Spider, signals
 from scrapy.utils.defer import deferred_from_coro
 
-from archive.paths import ArchiveLayout
 from crawler.archiver import Archiver, ArchiverConfig
-from crawler.config import archive_dir_from_settings
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -54,7 +52,7 @@ def archiver_for(crawler: Crawler) -> Archiver:
         from archive.cdxj import update_index
 
         try:
-            stats = update_index(ArchiveLayout(archive_dir_from_settings(crawler.settings)))
+            stats = update_index(archiver.layout)
             logger.info("CDXJ index: %s", stats.one_line())
         except OSError as exc:
             # The WARCs are complete; the run (or `uir-news index`) tries again.
@@ -67,8 +65,8 @@ def archiver_for(crawler: Crawler) -> Archiver:
         assert stats is not None
         for name, count in result.stats.items():
             stats.inc_value(name, count)
-        stats.set_value("archive/warc_files", result.warc_files)
-        stats.set_value("archive/warc_bytes", result.warc_bytes)
+        stats.set_value("archive/warc_files", [p.name for p in archiver.writer.closed_files])
+        stats.set_value("archive/warc_bytes", archiver.writer.bytes_written)
         stats.set_value("archive/archiver_cpu_s", result.cpu_s)
         stats.set_value("archive/archiver_peak_rss_mb", result.peak_rss_mb)
         problems = getattr(spider, "problems", None)

@@ -20,6 +20,7 @@ from archive.session import PreviousCapture, sha1_digest
 from archive.warc import HttpExchange
 from crawler.archiver import Archiver
 from crawler.archiving import archiver_for
+from crawler.problems import iso_utc
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -202,6 +203,6 @@ class WarcCaptureMiddleware:
             self.stats.inc_value("archive/warc_response_bytes", len(response.body))
         request.meta["unchanged"] = unchanged
         request.meta["warc"] = written.response.as_dict()
-        request.meta["fetched_at"] = fetched_at.isoformat(timespec="seconds").replace("+00:00", "Z")
+        request.meta["fetched_at"] = iso_utc(fetched_at)
         self.stats.inc_value("archive/warc_records", 2)
         return response

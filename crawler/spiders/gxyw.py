@@ -42,6 +42,7 @@ from crawler.extract import (
     view_count_url,
 )
 from crawler.failures import failure_reason
+from crawler.problems import iso_utc, problem, retry_next_run
 
 # Statuses the article callback wants to see, to report them with a reason.
 _ARTICLE_STATUSES = [304, 404, 410, 412]
@@ -318,12 +319,12 @@ class GxywSpider(scrapy.Spider):
         Article pages are also noted in the catalog, so the next run tries
         them again even when they are far down the listing.
         """
+        entry = problem(url, reason, detail, article=article)
         self.crawler.stats.inc_value(f"crawl/problems/{reason}")
-        self.problems.append({"url": url, "reason": reason, "detail": detail, "article": article})
+        self.problems.append(entry)
         self.logger.warning("Not archived: %s (%s) %s", url, reason, detail)
-        if article and reason != "dynamic_url":
-            now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-            self.archive.record_failure(url, reason, detail, now)
+        if retry_next_run(entry):
+            self.archive.record_failure(url, reason, detail, iso_utc())
 
 
 def _as_date(value: str | None) -> date | None:
