@@ -31,7 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import PYTHON, ROOT, Measured, Replica, dir_bytes, fresh_dir, run_measured
+from harness import PYTHON, ROOT, Measured, Replica, crawl_argv, dir_bytes, fresh_dir, run_measured
 
 WGET = "/usr/bin/wget"
 TIMEOUT = 600.0
@@ -40,18 +40,7 @@ TIMEOUT = 600.0
 def ours(replica: Replica, work: Path) -> tuple[Measured, int]:
     archive = fresh_dir(work / "ours")
     m = run_measured(
-        [
-            PYTHON,
-            "-m",
-            "crawler.cli",
-            "crawl",
-            "--full",
-            "--quiet",
-            "--start-url",
-            replica.start_url,
-            "--archive",
-            str(archive),
-        ],
+        crawl_argv(replica.start_url, archive),
         timeout=TIMEOUT,
     )
     summaries = sorted((archive / "runs").glob("*.json"))

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import PYTHON, Replica, fresh_dir, run_measured
+from harness import Replica, crawl_argv, fresh_dir, run_measured
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,18 +43,7 @@ def main(argv: list[str] | None = None) -> int:
             archive = fresh_dir(Path(tmp) / "archive")
             try:
                 m = run_measured(
-                    [
-                        PYTHON,
-                        "-m",
-                        "crawler.cli",
-                        "crawl",
-                        "--full",
-                        "--quiet",
-                        "--start-url",
-                        rep.start_url,
-                        "--archive",
-                        str(archive),
-                    ],
+                    crawl_argv(rep.start_url, archive),
                     timeout=args.timeout,
                 )
             except TimeoutError:

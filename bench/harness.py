@@ -141,6 +141,22 @@ class Replica:
         return float("nan")
 
 
+def crawl_argv(start_url: str, archive: Path) -> list[str]:
+    """Our full pipeline: `uir-news crawl --full --quiet` into ``archive``."""
+    return [
+        PYTHON,
+        "-m",
+        "crawler.cli",
+        "crawl",
+        "--full",
+        "--quiet",
+        "--start-url",
+        start_url,
+        "--archive",
+        str(archive),
+    ]
+
+
 def fresh_dir(path: Path) -> Path:
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)

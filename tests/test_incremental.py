@@ -158,7 +158,10 @@ def test_edits_become_versions_and_unchanged_pages_revisits(
     assert_archive_complete(archive, fresh_replica)
 
 
-def _start_crawl(server: ReplicaServer, archive: Path) -> subprocess.Popen[str]:
+def _start_crawl(
+    server: ReplicaServer, archive: Path, *, new_session: bool = False
+) -> subprocess.Popen[str]:
+    """A crawl in the background; ``new_session``: its own process group (SIGINT not ignored)."""
     return subprocess.Popen(
         [
             sys.executable,
@@ -174,7 +177,16 @@ def _start_crawl(server: ReplicaServer, archive: Path) -> subprocess.Popen[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=new_session,
     )
+
+
+def _wait_for_requests(server: ReplicaServer, proc: subprocess.Popen[str], count: int) -> None:
+    """Until the replica has served ``count`` requests (or the crawl ended)."""
+    deadline = time.monotonic() + 60
+    while len(server.requests) < count and proc.poll() is None:
+        assert time.monotonic() < deadline, "crawl made no progress"
+        time.sleep(0.002)
 
 
 def test_second_run_exits_at_once_while_first_holds_the_lock(
@@ -248,10 +260,7 @@ def test_crawl_stops_with_exit_5_when_the_archiver_dies(
     archive = tmp_path / "archive"
     proc = _start_crawl(fresh_replica, archive)
     archiver = _archiver_of(proc)
-    deadline = time.monotonic() + 60
-    while len(fresh_replica.requests) < 40 and proc.poll() is None:
-        assert time.monotonic() < deadline, "crawl made no progress"
-        time.sleep(0.002)
+    _wait_for_requests(fresh_replica, proc, 40)
     os.kill(archiver, signal.SIGKILL)
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 5, stderr[-2000:]
@@ -269,28 +278,9 @@ def test_crawl_stops_with_exit_5_when_the_archiver_dies(
 def test_ctrl_c_stops_the_crawl_cleanly(fresh_replica: ReplicaServer, tmp_path: Path) -> None:
     """SIGINT to the whole process group, as Ctrl-C in a terminal sends it."""
     archive = tmp_path / "archive"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "crawler.cli",
-            "crawl",
-            "--start-url",
-            fresh_replica.start_url,
-            "--archive",
-            str(archive),
-        ],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its own process group, SIGINT not ignored
-    )
+    proc = _start_crawl(fresh_replica, archive, new_session=True)
     archiver = _archiver_of(proc)
-    deadline = time.monotonic() + 60
-    while len(fresh_replica.requests) < 60 and proc.poll() is None:
-        assert time.monotonic() < deadline, "crawl made no progress"
-        time.sleep(0.002)
+    _wait_for_requests(fresh_replica, proc, 60)
     os.killpg(proc.pid, signal.SIGINT)
     _, stderr = proc.communicate(timeout=120)
     assert "Traceback" not in stderr and "archiver failed" not in stderr
@@ -316,10 +306,7 @@ def test_sigkill_at_ten_points_then_rerun(fresh_replica: ReplicaServer, tmp_path
         fresh_replica.reset_log()
         proc = _start_crawl(fresh_replica, archive)
         archiver = _archiver_of(proc)
-        deadline = time.monotonic() + 60
-        while len(fresh_replica.requests) < point and proc.poll() is None:
-            assert time.monotonic() < deadline, "crawl made no progress"
-            time.sleep(0.002)
+        _wait_for_requests(fresh_replica, proc, point)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         # The archiver dies with the crawl: nothing writes after the kill.
