@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,6 +117,16 @@ class Capture:
     record_id: str
     etag: str | None = None
     last_modified: str | None = None
+
+    @classmethod
+    def with_validators(cls, response_headers: Iterable[tuple[str, str]], **fields: Any) -> Capture:
+        """A capture whose ETag and Last-Modified come from the response's headers.
+
+        The crawl (from the fetch) and a rebuild (from the WARC record) both
+        make captures this way, so a re-check sends the same validators.
+        """
+        headers = {name.lower(): value for name, value in response_headers}
+        return cls(etag=headers.get("etag"), last_modified=headers.get("last-modified"), **fields)
 
 
 @dataclass(frozen=True)

@@ -118,10 +118,10 @@ def _index_captures(conn: sqlite3.Connection, path: Path) -> int:
     for pointer, record, stored in iter_records(path):
         if record.rec_type not in {"response", "revisit"}:
             continue
-        headers = dict((k.lower(), v) for k, v in stored.headers)
         catalog.add_capture(
             conn,
-            catalog.Capture(
+            catalog.Capture.with_validators(
+                stored.headers,
                 url=stored.url,
                 fetched_at=stored.warc_date,
                 status=stored.status,
@@ -129,8 +129,6 @@ def _index_captures(conn: sqlite3.Connection, path: Path) -> int:
                 pointer=pointer,
                 payload_digest=stored.payload_digest,
                 record_id=record.rec_headers.get_header("WARC-Record-ID") or "",
-                etag=headers.get("etag"),
-                last_modified=headers.get("last-modified"),
             ),
         )
         count += 1

@@ -83,8 +83,8 @@ def archive_exchange(
             not_modified=not_modified,
         )
         record_type = "revisit"
-    headers = {name.lower(): value for name, value in exchange.response_headers}
-    capture = catalog.Capture(
+    capture = catalog.Capture.with_validators(
+        exchange.response_headers,
         url=exchange.url,
         fetched_at=written.warc_date,
         status=exchange.status,
@@ -92,8 +92,6 @@ def archive_exchange(
         pointer=written.response,
         payload_digest=written.payload_digest,
         record_id=written.record_id,
-        etag=headers.get("etag"),
-        last_modified=headers.get("last-modified"),
     )
     return written, capture
 
