@@ -92,3 +92,24 @@ def crawled(replica: ReplicaServer, tmp_path_factory: pytest.TempPathFactory) ->
     replica.reset_log()
     result = crawl(replica, archive)
     return Crawled(archive, replica, replica.requests, result)
+
+
+@pytest.fixture
+def built(tmp_path: Path) -> Any:
+    """A synthetic archive with responses, revisits, a 404 and a changed article."""
+    from tests.test_cdxj import build_archive
+
+    return build_archive(tmp_path / "archive")
+
+
+def run_maintenance(*argv: str) -> int:
+    """A maintenance command (index, replay, verify...) in this process; its exit code."""
+    import argparse
+
+    from archive.maintenance_cli import add_commands
+
+    parser = argparse.ArgumentParser(prog="uir-news")
+    add_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(list(argv))
+    code: int = args.func(args)
+    return code

@@ -170,11 +170,6 @@ def library_index(warc_dir: Path) -> list[bytes]:
     return out.getvalue().encode("utf-8").splitlines(keepends=True)
 
 
-@pytest.fixture
-def built(tmp_path: Path) -> Built:
-    return build_archive(tmp_path / "archive")
-
-
 def test_index_is_the_library_output_sorted_in_byte_order(built: Built) -> None:
     lines = index_lines(built.layout)
     assert lines == sorted(lines)

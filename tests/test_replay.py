@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import gzip
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,22 +9,10 @@ from pathlib import Path
 import pytest
 
 from archive.cdxj import index_path, lookup
-from archive.maintenance_cli import MaintenanceUsageError, add_commands
+from archive.maintenance_cli import MaintenanceUsageError
 from archive.replay import NotArchived, RevisitUnresolved, parse_when, replay
-from tests.test_cdxj import T0, T1, T2, Built, build_archive, page
-
-
-@pytest.fixture
-def built(tmp_path: Path) -> Built:
-    return build_archive(tmp_path / "archive")
-
-
-def run(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="uir-news")
-    add_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(list(argv))
-    code: int = args.func(args)
-    return code
+from tests.conftest import run_maintenance
+from tests.test_cdxj import T0, T1, T2, Built, page
 
 
 def test_latest_capture_is_the_default(built: Built) -> None:
@@ -120,7 +107,7 @@ def test_parse_when_rejects(text: str) -> None:
 
 def test_cli_writes_the_body_to_a_file(built: Built, tmp_path: Path) -> None:
     out = tmp_path / "page.html"
-    code = run(
+    code = run_maintenance(
         "replay", built.changed_url, "--at", "2025-07-14", "-o", str(out),
         "--archive", str(built.layout.root),
     )  # fmt: skip
@@ -129,26 +116,28 @@ def test_cli_writes_the_body_to_a_file(built: Built, tmp_path: Path) -> None:
 
 
 def test_cli_writes_to_stdout(built: Built, capfdbinary: pytest.CaptureFixture[bytes]) -> None:
-    assert run("replay", built.identical_url, "--archive", str(built.layout.root)) == 0
+    assert run_maintenance("replay", built.identical_url, "--archive", str(built.layout.root)) == 0
     captured = capfdbinary.readouterr()
     assert captured.out == page(1)
     assert b"revisit resolved" in captured.err
 
 
 def test_cli_unknown_url_exits_1(built: Built, capsys: pytest.CaptureFixture[str]) -> None:
-    code = run("replay", "http://example.org/x", "--archive", str(built.layout.root))
+    code = run_maintenance("replay", "http://example.org/x", "--archive", str(built.layout.root))
     assert code == 1
     assert "not in the archive" in capsys.readouterr().err
 
 
 def test_cli_bad_date_is_a_usage_error(built: Built) -> None:
     with pytest.raises(MaintenanceUsageError, match="not a date"):
-        run("replay", built.changed_url, "--at", "soon", "--archive", str(built.layout.root))
+        run_maintenance(
+            "replay", built.changed_url, "--at", "soon", "--archive", str(built.layout.root)
+        )
 
 
 def test_cli_no_archive_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(MaintenanceUsageError, match="no archive"):
-        run("replay", "http://x/", "--archive", str(tmp_path / "none"))
+        run_maintenance("replay", "http://x/", "--archive", str(tmp_path / "none"))
 
 
 def test_cli_catches_up_a_stale_index(built: Built, tmp_path: Path) -> None:
@@ -156,6 +145,9 @@ def test_cli_catches_up_a_stale_index(built: Built, tmp_path: Path) -> None:
     index_path(built.layout).unlink()
     out = tmp_path / "page.html"
     assert (
-        run("replay", built.changed_url, "-o", str(out), "--archive", str(built.layout.root)) == 0
+        run_maintenance(
+            "replay", built.changed_url, "-o", str(out), "--archive", str(built.layout.root)
+        )
+        == 0
     )
     assert out.read_bytes() == page(2, 2)

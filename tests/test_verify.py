@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sqlite3
 import zlib
@@ -10,24 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from archive.maintenance_cli import add_commands
 from archive.store import record_files
 from archive.verify import verify
 from archive.warc import OPEN_SUFFIX, iter_records, list_warcs
-from tests.test_cdxj import Built, build_archive
-
-
-@pytest.fixture
-def built(tmp_path: Path) -> Built:
-    return build_archive(tmp_path / "archive")
-
-
-def run(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="uir-news")
-    add_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(list(argv))
-    code: int = args.func(args)
-    return code
+from tests.conftest import run_maintenance
+from tests.test_cdxj import Built
 
 
 def _recompressed_with_flipped_payload(path: Path, offset: int, length: int) -> None:
@@ -124,14 +110,14 @@ def test_truncated_warc_is_reported_not_raised(built: Built) -> None:
 
 
 def test_cli_exit_codes(built: Built, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run("verify", "--archive", str(built.layout.root)) == 0
+    assert run_maintenance("verify", "--archive", str(built.layout.root)) == 0
     out = capsys.readouterr().out
     assert out.startswith("verify: OK ") and out.count("\n") == 1
     conn = sqlite3.connect(built.layout.catalog_path)
     with conn:
         conn.execute("UPDATE versions SET warc_offset = 0")
     conn.close()
-    assert run("verify", "-v", "--archive", str(built.layout.root)) == 1
+    assert run_maintenance("verify", "-v", "--archive", str(built.layout.root)) == 1
     captured = capsys.readouterr()
     assert captured.out.startswith("verify: FAILED 5 problems (first: version ")
     assert captured.err.count("\n") == 5
@@ -144,7 +130,7 @@ def test_rebuild_repairs_rebuilds_and_reindexes(
     last = list_warcs(layout.warc_dir)[-1]
     last.rename(last.with_name(last.name + OPEN_SUFFIX))  # as a killed run leaves it
     layout.catalog_path.unlink()
-    assert run("rebuild", "--archive", str(layout.root)) == 0
+    assert run_maintenance("rebuild", "--archive", str(layout.root)) == 0
     assert "rebuilt catalog:" in capsys.readouterr().out
     assert verify(layout).ok
 
@@ -155,12 +141,12 @@ def test_rebuild_refuses_while_a_run_holds_the_lock(
     from archive.lock import ArchiveLock
 
     with ArchiveLock(built.layout.lock_path):
-        assert run("rebuild", "--archive", str(built.layout.root)) == 4
+        assert run_maintenance("rebuild", "--archive", str(built.layout.root)) == 4
     assert "not rebuilding" in capsys.readouterr().err
 
 
 def test_index_command(built: Built, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run("index", "--archive", str(built.layout.root)) == 0
+    assert run_maintenance("index", "--archive", str(built.layout.root)) == 0
     assert capsys.readouterr().out.startswith("index: 0 new WARC file(s), +0 lines, 8 lines")
-    assert run("index", "--rebuild", "--archive", str(built.layout.root)) == 0
+    assert run_maintenance("index", "--rebuild", "--archive", str(built.layout.root)) == 0
     assert "(rebuilt)" in capsys.readouterr().out
