@@ -13,12 +13,15 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from replica.server import LoggedRequest, ReplicaServer
 from replica.site import ReplicaSite
+
+if TYPE_CHECKING:
+    from tests.test_cdxj import Built
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -95,7 +98,7 @@ def crawled(replica: ReplicaServer, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 @pytest.fixture
-def built(tmp_path: Path) -> Any:
+def built(tmp_path: Path) -> Built:
     """A synthetic archive with responses, revisits, a 404 and a changed article."""
     from tests.test_cdxj import build_archive
 
