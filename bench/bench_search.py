@@ -29,9 +29,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from archive import catalog  # noqa: E402 - after the sys.path line above
-from archive.query import Filters  # noqa: E402
-from archive.search import (  # noqa: E402
+from archive.research.filters import Filters  # noqa: E402
+from archive.research.search import (  # noqa: E402
     ensure_search_schema,
     index_article,
     matches,
@@ -39,6 +38,7 @@ from archive.search import (  # noqa: E402
     parse_query,
     search,
 )
+from archive.storage import catalog  # noqa: E402 - after the sys.path line above
 from tests.records_factory import NAMES, random_records  # noqa: E402
 
 # (query, filters) - fixed, so runs are comparable.
@@ -195,7 +195,7 @@ def bench_export(archive: Path, fmt: str, out: Path) -> tuple[float, float, int]
         WRAPPER,
         sys.executable,
         "-m",
-        "archive.research_cli",
+        "crawler.cli.research",
         "export",
         "--archive",
         str(archive),

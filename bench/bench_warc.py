@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from archive.warc import HttpExchange, RotatingWarcWriter  # noqa: E402
+from archive.storage.warc import HttpExchange, RotatingWarcWriter  # noqa: E402
 from replica.site import ReplicaSite  # noqa: E402
 
 WHEN = datetime(2026, 1, 1, tzinfo=UTC)

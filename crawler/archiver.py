@@ -53,11 +53,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from archive import catalog
-from archive.paths import ArchiveLayout
-from archive.records import dumps, validation_errors
-from archive.session import ArchiveReader, ArchiveSession, PreviousCapture, archive_exchange
-from archive.warc import HttpExchange, RotatingWarcWriter, WrittenExchange
+from archive.storage import catalog
+from archive.storage.layout import ArchiveLayout
+from archive.storage.records import dumps, validation_errors
+from archive.storage.session import ArchiveReader, ArchiveSession, PreviousCapture, archive_exchange
+from archive.storage.warc import HttpExchange, RotatingWarcWriter, WrittenExchange
 from crawler.problems import iso_utc, problem, retry_next_run
 
 if TYPE_CHECKING:
@@ -184,7 +184,7 @@ class ArticleArchiver:
             self.store(outcome.url, outcome.record)
 
     def store(self, url: str, record: dict[str, Any]) -> None:
-        from crawler.fields import present_fields
+        from crawler.layout_alarm import present_fields
 
         # A record that does not fit the schema is a wrong research result:
         # it is reported, never stored.
@@ -286,7 +286,7 @@ def parse_page(page: ArticlePage) -> ParsedPage:
 
 
 def open_session(config: ArchiverConfig) -> ArchiveSession:
-    from archive.search import search_indexer
+    from archive.research.search import search_indexer
 
     # The crawl process writes the WARC; this session indexes it.
     return ArchiveSession(ArchiveLayout(config.archive_dir), None, indexer=search_indexer())

@@ -49,7 +49,7 @@ def archiver_for(crawler: Crawler) -> Archiver:
     archiver.on_failure = stop_crawl
 
     def index_warcs() -> None:
-        from archive.cdxj import update_index
+        from archive.replay.cdxj import update_index
 
         try:
             stats = update_index(archiver.layout)

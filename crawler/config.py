@@ -6,7 +6,7 @@ from pathlib import Path
 
 from scrapy.settings import BaseSettings
 
-from archive.paths import default_archive_dir
+from archive.storage.layout import default_archive_dir
 
 
 def archive_dir_from_settings(settings: BaseSettings) -> Path:

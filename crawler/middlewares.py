@@ -16,8 +16,8 @@ from scrapy.settings import BaseSettings
 from scrapy.utils.asyncio import sleep
 from scrapy.utils.httpobj import urlparse_cached
 
-from archive.session import PreviousCapture, sha1_digest
-from archive.warc import HttpExchange
+from archive.storage.session import PreviousCapture, sha1_digest
+from archive.storage.warc import HttpExchange
 from crawler.archiver import Archiver
 from crawler.archiving import archiver_for
 from crawler.problems import iso_utc

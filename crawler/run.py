@@ -23,16 +23,16 @@ from typing import Any
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
-from archive import catalog
-from archive.fsutil import atomic_write_text
-from archive.lock import ArchiveLock
-from archive.paths import ArchiveLayout
-from archive.records import dumps
-from archive.recovery import rebuild, repair_open_warcs
-from archive.search import search_indexer
+from archive.research.search import search_indexer
+from archive.storage import catalog
+from archive.storage.files import atomic_write_text
+from archive.storage.layout import ArchiveLayout
+from archive.storage.lock import ArchiveLock
+from archive.storage.records import dumps
+from archive.storage.recovery import rebuild, repair_open_warcs
 from crawler.archiver import peak_rss_mb
-from crawler.fields import TRACKED_FIELDS, baseline_rates, layout_alarms
 from crawler.gc_tuning import tune_gc
+from crawler.layout_alarm import TRACKED_FIELDS, baseline_rates, layout_alarms
 from crawler.spiders.gxyw import GxywSpider
 
 logger = logging.getLogger(__name__)
@@ -128,7 +128,7 @@ def run_crawl(options: CrawlOptions) -> dict[str, Any]:
         summary = _crawl_locked(options, layout, recovery)
         if summary.get("archiver_error"):
             _rebuild_after_archiver_failure(layout)
-        from archive.cdxj import update_index  # not at start-up: its imports take 0.2 s
+        from archive.replay.cdxj import update_index  # not at start-up: its imports take 0.2 s
 
         try:
             # Usually done already while the archiver finished (crawler.archiving);

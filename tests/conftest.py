@@ -109,7 +109,7 @@ def run_maintenance(*argv: str) -> int:
     """A maintenance command (index, replay, verify...) in this process; its exit code."""
     import argparse
 
-    from archive.maintenance_cli import add_commands
+    from crawler.cli.maintenance import add_commands
 
     parser = argparse.ArgumentParser(prog="uir-news")
     add_commands(parser.add_subparsers(dest="command", required=True))

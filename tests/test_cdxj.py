@@ -17,11 +17,17 @@ from pathlib import Path
 import pytest
 from cdxj_indexer.main import write_cdx_index
 
-from archive import cdxj
-from archive.cdxj import CdxjEntry, index_path, lookup, update_index, url_key
-from archive.paths import ArchiveLayout
-from archive.session import ArchiveSession
-from archive.warc import NOTES_SUFFIX, OPEN_SUFFIX, HttpExchange, RotatingWarcWriter, list_warcs
+from archive.replay import cdxj
+from archive.replay.cdxj import CdxjEntry, index_path, lookup, update_index, url_key
+from archive.storage.layout import ArchiveLayout
+from archive.storage.session import ArchiveSession
+from archive.storage.warc import (
+    NOTES_SUFFIX,
+    OPEN_SUFFIX,
+    HttpExchange,
+    RotatingWarcWriter,
+    list_warcs,
+)
 from tests.records_factory import make_record
 
 BASE = "http://127.0.0.1:8000"

@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from archive.records import validation_errors
-from archive.warc import WarcPointer, iter_records, list_warcs, read_record
+from archive.storage.records import validation_errors
+from archive.storage.warc import WarcPointer, iter_records, list_warcs, read_record
 from replica.server import ReplicaServer
 from replica.site import ReplicaSite
 from tests.conftest import Crawled, crawl, run_cli

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from archive import catalog
-from archive.export import atomic_output
-from archive.exporters import select_columns, write_parquet
-from archive.query import ArticleRow, Filters, iter_articles
-from archive.research_cli import main
-from archive.search import ensure_search_schema, index_article
+from archive.research.export import select_columns, write_parquet
+from archive.research.filters import ArticleRow, Filters, iter_articles
+from archive.research.output import atomic_output
+from archive.research.search import ensure_search_schema, index_article
+from archive.storage import catalog
+from crawler.cli.research import main
 from tests.records_factory import make_record, random_records
 
 TRICKY = make_record(

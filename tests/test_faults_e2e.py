@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from archive.paths import ArchiveLayout
-from archive.verify import verify
+from archive.storage.layout import ArchiveLayout
+from archive.storage.verify import verify
 from replica.faults import ARCHIVED, FaultPlan
 from replica.server import ReplicaServer
 from replica.site import ReplicaSite

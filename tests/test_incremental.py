@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from archive.paths import ArchiveLayout
-from archive.verify import verify
-from archive.warc import WarcPointer, iter_records, list_warcs, read_record
+from archive.storage.layout import ArchiveLayout
+from archive.storage.verify import verify
+from archive.storage.warc import WarcPointer, iter_records, list_warcs, read_record
 from replica.server import ReplicaServer
 from tests.conftest import REPO, crawl
 from tests.warc_helpers import warcio_check
@@ -197,7 +197,8 @@ def test_second_run_exits_at_once_while_first_holds_the_lock(
         [
             sys.executable,
             "-c",
-            "import sys,time; from pathlib import Path; from archive.lock import ArchiveLock;"
+            "import sys,time; from pathlib import Path;"
+            "from archive.storage.lock import ArchiveLock;"
             "lock = ArchiveLock(Path(sys.argv[1])).acquire();"
             "print('held', flush=True); time.sleep(60)",
             str(archive / "uir-news.lock"),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.fields import baseline_rates, layout_alarms, present_fields
+from crawler.layout_alarm import baseline_rates, layout_alarms, present_fields
 from replica.faults import Request, Response
 from replica.server import ReplicaServer
 from replica.site import ReplicaSite

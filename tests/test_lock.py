@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from archive.lock import ArchiveLock, LockHeld
+from archive.storage.lock import ArchiveLock, LockHeld
 
 HOLD_LOCK = """
 import sys, time
 from pathlib import Path
-from archive.lock import ArchiveLock
+from archive.storage.lock import ArchiveLock
 lock = ArchiveLock(Path(sys.argv[1])).acquire()
 print("held", flush=True)
 time.sleep(60)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from archive.records import content_hash, is_valid, validation_errors
+from archive.storage.records import content_hash, is_valid, validation_errors
 
 FIXTURE = Path(__file__).parent / "fixtures" / "pages" / "arc_seed.json"
 
@@ -60,9 +60,9 @@ def test_content_hash_ignores_fetch_details_only() -> None:
 
 
 def test_store_layout_one_file_per_version_and_older_layout_still_read(tmp_path: Path) -> None:
-    from archive.paths import ArchiveLayout
-    from archive.recovery import rebuild
-    from archive.store import JsonRecordStore, record_files
+    from archive.storage.layout import ArchiveLayout
+    from archive.storage.record_store import JsonRecordStore, record_files
+    from archive.storage.recovery import rebuild
 
     layout = ArchiveLayout(tmp_path)
     layout.create()

@@ -6,10 +6,10 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-from archive import catalog
-from archive.paths import ArchiveLayout
-from archive.recovery import complete_members_end, rebuild, repair_open_warcs
-from archive.warc import OPEN_SUFFIX, HttpExchange, RotatingWarcWriter, iter_records
+from archive.storage import catalog
+from archive.storage.layout import ArchiveLayout
+from archive.storage.recovery import complete_members_end, rebuild, repair_open_warcs
+from archive.storage.warc import OPEN_SUFFIX, HttpExchange, RotatingWarcWriter, iter_records
 from tests.warc_helpers import warcio_check
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from archive.cdxj import index_path, lookup
-from archive.maintenance_cli import MaintenanceUsageError
-from archive.replay import NotArchived, RevisitUnresolved, parse_when, replay
+from archive.replay.cdxj import index_path, lookup
+from archive.replay.playback import NotArchived, RevisitUnresolved, parse_when, replay
+from crawler.cli.maintenance import MaintenanceUsageError
 from tests.conftest import run_maintenance
 from tests.test_cdxj import T0, T1, T2, Built, page
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from archive.cdxj import index_path
-from archive.replay import replay
+from archive.replay.cdxj import index_path
+from archive.replay.playback import replay
 from tests.test_cdxj import T0, T1, Built, build_archive, page
 
 WAYBACK = Path(sys.executable).with_name("wayback")

@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 
-from archive import catalog
-from archive.query import FilterError, Filters, date_bound
-from archive.search import (
+from archive.research.filters import FilterError, Filters, date_bound
+from archive.research.search import (
     QueryError,
     ensure_search_schema,
     index_article,
@@ -22,6 +21,7 @@ from archive.search import (
     reindex_all,
     search,
 )
+from archive.storage import catalog
 from tests.records_factory import make_record, random_records
 
 SPECIAL = [

@@ -6,9 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from archive.fsutil import atomic_write_text, safe_component
-from archive.store import JsonRecordStore, article_key
-from archive.warc import WarcPointer, iter_records, list_warcs, read_record, resolve_warc_path
+from archive.storage.files import atomic_write_text, safe_component
+from archive.storage.record_store import JsonRecordStore, article_key
+from archive.storage.warc import (
+    WarcPointer,
+    iter_records,
+    list_warcs,
+    read_record,
+    resolve_warc_path,
+)
 from replica.faults import Request, Response
 from replica.server import ReplicaServer
 from replica.site import ReplicaSite

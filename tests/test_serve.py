@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from archive import catalog
-from archive.search import ensure_search_schema, index_article
-from archive.serve import TABLES, metadata, serving
+from archive.research.search import ensure_search_schema, index_article
+from archive.research.serve import TABLES, metadata, serving
+from archive.storage import catalog
 from tests.records_factory import make_record, random_records
 
 REPO = Path(__file__).resolve().parent.parent

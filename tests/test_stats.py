@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 
-from archive import catalog
-from archive.exporters import CSP, sanitize_html
-from archive.paths import ArchiveLayout
-from archive.query import Filters
-from archive.research_cli import main
-from archive.search import ensure_search_schema, index_article
-from archive.stats import compute_stats, format_stats, plot_stats
-from archive.warc import HttpExchange, RotatingWarcWriter
+from archive.research.export import CSP, sanitize_html
+from archive.research.filters import Filters
+from archive.research.search import ensure_search_schema, index_article
+from archive.research.stats import compute_stats, format_stats, plot_stats
+from archive.storage import catalog
+from archive.storage.layout import ArchiveLayout
+from archive.storage.warc import HttpExchange, RotatingWarcWriter
+from crawler.cli.research import main
 from tests.records_factory import make_record, random_records
 
 EVIL = (

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from archive.store import record_files
-from archive.verify import verify
-from archive.warc import OPEN_SUFFIX, iter_records, list_warcs
+from archive.storage.record_store import record_files
+from archive.storage.verify import verify
+from archive.storage.warc import OPEN_SUFFIX, iter_records, list_warcs
 from tests.conftest import run_maintenance
 from tests.test_cdxj import Built
 
@@ -138,7 +138,7 @@ def test_rebuild_repairs_rebuilds_and_reindexes(
 def test_rebuild_refuses_while_a_run_holds_the_lock(
     built: Built, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from archive.lock import ArchiveLock
+    from archive.storage.lock import ArchiveLock
 
     with ArchiveLock(built.layout.lock_path):
         assert run_maintenance("rebuild", "--archive", str(built.layout.root)) == 4

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from archive.maintenance_cli import MaintenanceUsageError, export_wacz_command
-from archive.paths import ArchiveLayout
-from archive.wacz_export import WaczExportError, export_wacz
-from archive.warc import list_warcs
+from archive.replay.wacz import WaczExportError, export_wacz
+from archive.storage.layout import ArchiveLayout
+from archive.storage.warc import list_warcs
+from crawler.cli.maintenance import MaintenanceUsageError, export_wacz_command
 from tests.test_cdxj import Built, build_archive
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.warc import (
+from archive.storage.warc import (
     OPEN_SUFFIX,
     HttpExchange,
     RecordFactory,

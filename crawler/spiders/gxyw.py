@@ -31,7 +31,7 @@ import scrapy
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from archive.session import ArticleState
+from archive.storage.session import ArticleState
 from crawler.archiver import Archiver, ArticlePage
 from crawler.archiving import archiver_for
 from crawler.extract import (

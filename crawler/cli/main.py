@@ -16,7 +16,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from archive.paths import ArchiveLayout, add_archive_argument, archive_dir, default_archive_dir
+from archive.storage.layout import (
+    ArchiveLayout,
+    add_archive_argument,
+    archive_dir,
+    default_archive_dir,
+)
 from crawler.run import ExitCode
 
 LIVE_START_URL = "https://www.uir.edu.cn/ggyw.htm"
@@ -37,7 +42,7 @@ def _check_start_url(url: str) -> str:
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
-    from archive.lock import LockHeld
+    from archive.storage.lock import LockHeld
     from crawler.run import CrawlOptions, run_crawl
 
     if args.recent_days < 0 or args.recheck_hours < 0 or args.overlap < 0:
@@ -129,7 +134,7 @@ def cmd_replica(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from archive import catalog
+    from archive.storage import catalog
     from crawler.run import CrawlOptions, run_crawl
     from replica.server import ReplicaServer
     from replica.site import ReplicaSite
@@ -214,8 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     parse.add_argument("--url", help="the page's URL (resolves relative links)")
     parse.set_defaults(func=cmd_parse)
 
-    from archive.maintenance_cli import add_commands as add_maintenance_commands
-    from archive.research_cli import add_commands as add_research_commands
+    from crawler.cli.maintenance import add_commands as add_maintenance_commands
+    from crawler.cli.research import add_commands as add_research_commands
 
     add_maintenance_commands(sub)
     add_research_commands(sub)
@@ -235,8 +240,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:1] == ["replica"]:
         # The replica has its own argument parser; hand it the rest verbatim.
         return cmd_replica(argparse.Namespace(), argv[1:])
-    from archive.maintenance_cli import MaintenanceUsageError
-    from archive.research_cli import ResearchUsageError
+    from crawler.cli.maintenance import MaintenanceUsageError
+    from crawler.cli.research import ResearchUsageError
 
     args = build_parser().parse_args(argv)
     try:

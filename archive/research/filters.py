@@ -85,7 +85,7 @@ class Filters:
 
 @dataclass(frozen=True)
 class MatchClause:
-    """A compiled full-text condition (see :mod:`archive.search`).
+    """A compiled full-text condition (see :mod:`archive.research.search`).
 
     ``fts`` is an FTS5 MATCH expression for the ``search_fts`` table (bound as a
     parameter), ``verify_sql`` an optional exact predicate over the
@@ -253,7 +253,7 @@ def version_changes(old: dict[str, Any], new: dict[str, Any]) -> tuple[list[str]
     """(fields whose value differs, unified diff lines of body_text), volatile fields ignored."""
     import difflib
 
-    from archive.records import VOLATILE_FIELDS
+    from archive.storage.records import VOLATILE_FIELDS
 
     fields = sorted(
         key

@@ -2,7 +2,7 @@
 
 Datasette's own full-text search hands the user's words to FTS5, which does
 not segment Chinese. Instead a plugin registered in-process adds three SQL
-functions over :mod:`archive.search` and the metadata declares a canned query
+functions over :mod:`archive.research.search` and the metadata declares a canned query
 ``search`` (``/catalog/search?q=党建``) that uses them:
 
 ``uir_match(q)``
@@ -31,8 +31,8 @@ from typing import Any
 
 from datasette import hookimpl
 
-from archive import search
-from archive.query import MatchClause
+from archive.research import search
+from archive.research.filters import MatchClause
 
 PLUGIN_NAME = "uir-news-search"
 

@@ -29,8 +29,8 @@ def content_hash(record: dict[str, Any]) -> str:
 
 @cache
 def schema() -> dict[str, Any]:
-    """The JSON Schema of a record (archive/record.schema.json)."""
-    text = resources.files("archive").joinpath("record.schema.json").read_text("utf-8")
+    """The JSON Schema of a record (archive/storage/record.schema.json)."""
+    text = resources.files("archive.storage").joinpath("record.schema.json").read_text("utf-8")
     loaded: dict[str, Any] = json.loads(text)
     return loaded
 

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from archive.query import CREDIT_ROLES, REVIEW_ROLES, Filters, MatchClause, Select
+from archive.research.filters import CREDIT_ROLES, REVIEW_ROLES, Filters, MatchClause, Select
 
 #: Bump when tokenization or the tables change: ensure_search_schema rebuilds.
 SEARCH_INDEX_VERSION = "1"

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from archive.export import atomic_output
-from archive.query import CREDIT_ROLES, REVIEW_ROLES, Filters, Select
+from archive.research.filters import CREDIT_ROLES, REVIEW_ROLES, Filters, Select
+from archive.research.output import atomic_output
 
 # (label, SQL expression over the current record ``v.record_json``) for the
 # fill rates; the expressions are constants, never user input.

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from archive.fsutil import atomic_write_text, safe_component
-from archive.records import content_hash, dumps
+from archive.storage.files import atomic_write_text, safe_component
+from archive.storage.records import content_hash, dumps
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,10 @@ from typing import Any
 
 from warcio.archiveiterator import ArchiveIterator
 
-from archive import catalog
-from archive.paths import ArchiveLayout
-from archive.store import record_files
-from archive.warc import OPEN_SUFFIX, WARC_SUFFIX, list_warcs
+from archive.storage import catalog
+from archive.storage.layout import ArchiveLayout
+from archive.storage.record_store import record_files
+from archive.storage.warc import OPEN_SUFFIX, WARC_SUFFIX, list_warcs
 
 _READ_BLOCK = 1 << 16
 

@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from archive import catalog
-from archive.paths import ArchiveLayout
-from archive.store import JsonRecordStore, StoredVersion
-from archive.warc import HttpExchange, RotatingWarcWriter, WrittenExchange
+from archive.storage import catalog
+from archive.storage.layout import ArchiveLayout
+from archive.storage.record_store import JsonRecordStore, StoredVersion
+from archive.storage.warc import HttpExchange, RotatingWarcWriter, WrittenExchange
 
 Indexer = Callable[[sqlite3.Connection, int, dict[str, Any]], None]
 

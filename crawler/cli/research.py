@@ -1,7 +1,7 @@
 """Researcher commands of ``uir-news``: search, show, stats, export, serve.
 
 Thin: each ``cmd_*`` parses its arguments into plain values and calls
-archive.search / query / exporters / stats / serve. Bad input raises
+archive.research.search / query / exporters / stats / serve. Bad input raises
 :class:`ResearchUsageError`, which ``crawler.cli.main`` reports in one line
 with exit code 2.
 """
@@ -17,12 +17,12 @@ import unicodedata
 from pathlib import Path
 from typing import IO, Any
 
-from archive.paths import (
+from archive.research.filters import REVIEW_ROLES, FilterError, Filters, date_bound
+from archive.storage.layout import (
     ArchiveLayout,
     add_archive_argument,
     archive_dir,
 )
-from archive.query import REVIEW_ROLES, FilterError, Filters, date_bound
 
 
 class ResearchUsageError(ValueError):
@@ -69,7 +69,8 @@ def _layout(args: argparse.Namespace) -> ArchiveLayout:
 
 def open_catalog(layout: ArchiveLayout) -> sqlite3.Connection:
     """The catalog with up-to-date search tables (indexes it first if it never was)."""
-    from archive import catalog, search
+    from archive.research import search
+    from archive.storage import catalog
 
     conn = catalog.connect(layout.catalog_path)
     search.ensure_search_schema(conn)
@@ -109,7 +110,7 @@ def _fit(text: str, width: int) -> str:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from archive.search import QueryError, search
+    from archive.research.search import QueryError, search
 
     query = " ".join(args.query)
     if args.limit < 0:
@@ -151,10 +152,15 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from archive.export import atomic_output
-    from archive.exporters import sanitize_html
-    from archive.query import article_captures, article_versions, resolve_article, version_changes
-    from archive.warc import WarcPointer, read_record
+    from archive.research.export import sanitize_html
+    from archive.research.filters import (
+        article_captures,
+        article_versions,
+        resolve_article,
+        version_changes,
+    )
+    from archive.research.output import atomic_output
+    from archive.storage.warc import WarcPointer, read_record
 
     layout = _layout(args)
     conn = open_catalog(layout)
@@ -280,7 +286,7 @@ def _print_article(
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from archive.stats import compute_stats, format_stats, plot_stats
+    from archive.research.stats import compute_stats, format_stats, plot_stats
 
     filters = _filters(args)
     conn = open_catalog(_layout(args))
@@ -306,19 +312,19 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     if args.format == "wacz":
         # A WACZ packages the WARCs for replay tools; it is built elsewhere.
-        from archive.maintenance_cli import export_wacz_command
+        from crawler.cli.maintenance import export_wacz_command
 
         return export_wacz_command(args)
-    from archive.export import atomic_output
-    from archive.exporters import (
+    from archive.research.export import (
         ExportError,
         select_columns,
         write_csv,
         write_jsonl,
         write_parquet,
     )
-    from archive.query import iter_articles
-    from archive.search import QueryError, compile_query
+    from archive.research.filters import iter_articles
+    from archive.research.output import atomic_output
+    from archive.research.search import QueryError, compile_query
 
     filters = _filters(args)
     try:
@@ -363,7 +369,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from archive.serve import serve
+    from archive.research.serve import serve
 
     if not 0 < args.port < 65536:
         raise ResearchUsageError(f"--port must be 1-65535, got {args.port}")
@@ -383,8 +389,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def add_commands(sub: Any) -> None:
     """Register search, show, stats, export and serve on ``sub`` (argparse subparsers)."""
-    from archive.exporters import COLUMNS, FORMATS
-    from archive.search import QUERY_HELP
+    from archive.research.export import COLUMNS, FORMATS
+    from archive.research.search import QUERY_HELP
 
     search = sub.add_parser(
         "search",

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from archive.paths import ArchiveLayout, add_archive_argument, archive_dir
+from archive.storage.layout import ArchiveLayout, add_archive_argument, archive_dir
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -42,8 +42,8 @@ def _err(message: str) -> None:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from archive.cdxj import index_is_current, update_index
-    from archive.replay import NotArchived, RevisitUnresolved, parse_when, replay
+    from archive.replay.cdxj import index_is_current, update_index
+    from archive.replay.playback import NotArchived, RevisitUnresolved, parse_when, replay
 
     try:
         at = parse_when(args.at) if args.at else None
@@ -63,7 +63,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         _err(str(exc))
         return EXIT_PROBLEMS
     if args.output and args.output != "-":
-        from archive.fsutil import atomic_write_bytes
+        from archive.storage.files import atomic_write_bytes
 
         atomic_write_bytes(Path(args.output), result.body)
     else:
@@ -82,7 +82,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from archive.verify import verify
+    from archive.storage.verify import verify
 
     report = verify(_layout(args))
     print(report.one_line())
@@ -98,10 +98,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
-    from archive.cdxj import update_index
-    from archive.lock import ArchiveLock, LockHeld
-    from archive.recovery import rebuild, repair_open_warcs
-    from archive.search import search_indexer
+    from archive.replay.cdxj import update_index
+    from archive.research.search import search_indexer
+    from archive.storage.lock import ArchiveLock, LockHeld
+    from archive.storage.recovery import rebuild, repair_open_warcs
 
     layout = _layout(args)
     try:
@@ -128,7 +128,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from archive.cdxj import update_index
+    from archive.replay.cdxj import update_index
 
     stats = update_index(_layout(args), rebuild=args.rebuild)
     print(stats.one_line())
@@ -140,7 +140,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def export_wacz_command(args: argparse.Namespace) -> int:
     """``uir-news export --format wacz -o FILE``: needs a file, a WACZ is a zip."""
-    from archive.wacz_export import WaczExportError, export_wacz
+    from archive.replay.wacz import WaczExportError, export_wacz
 
     output = getattr(args, "output", None)
     if not output or output == "-":

@@ -38,8 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from archive.records import content_hash, dumps
-from archive.warc import WarcPointer
+from archive.storage.records import content_hash, dumps
+from archive.storage.warc import WarcPointer
 
 CATALOG_SCHEMA_VERSION = 1
 

@@ -18,9 +18,9 @@ from typing import Any
 from warcio.archiveiterator import ArchiveIterator
 from warcio.timeutils import iso_date_to_timestamp
 
-from archive.cdxj import CdxjEntry, lookup
-from archive.paths import ArchiveLayout
-from archive.warc import WarcPointer, resolve_warc_path
+from archive.replay.cdxj import CdxjEntry, lookup
+from archive.storage.layout import ArchiveLayout
+from archive.storage.warc import WarcPointer, resolve_warc_path
 
 
 class NotArchived(LookupError):

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import IO, Any
 
-from archive.query import CREDIT_ROLES, REVIEW_ROLES, ArticleRow
-from archive.records import dumps
+from archive.research.filters import CREDIT_ROLES, REVIEW_ROLES, ArticleRow
+from archive.storage.records import dumps
 
 FORMATS = ("csv", "jsonl", "parquet")
 

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from archive import catalog
-from archive.paths import ArchiveLayout
-from archive.warc import WarcPointer, list_warcs, read_record
+from archive.storage import catalog
+from archive.storage.layout import ArchiveLayout
+from archive.storage.warc import WarcPointer, list_warcs, read_record
 
 PAGES_FORMAT = "json-pages-1.0"
 _UNMATCHED = "Invalid passed page."

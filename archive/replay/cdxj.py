@@ -34,9 +34,9 @@ from typing import IO, Any
 
 from cdxj_indexer.main import CDXJIndexer
 
-from archive.fsutil import atomic_write_text
-from archive.paths import ArchiveLayout
-from archive.warc import NOTES_SUFFIX, OPEN_SUFFIX, WarcPointer, list_warcs
+from archive.storage.files import atomic_write_text
+from archive.storage.layout import ArchiveLayout
+from archive.storage.warc import NOTES_SUFFIX, OPEN_SUFFIX, WarcPointer, list_warcs
 
 INDEX_NAME = "index.cdxj"
 MANIFEST_NAME = "indexed.json"

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from archive import catalog
-from archive.paths import ArchiveLayout
-from archive.store import record_files
-from archive.warc import OPEN_SUFFIX, WARC_SUFFIX, iter_records, list_warcs
+from archive.storage import catalog
+from archive.storage.layout import ArchiveLayout
+from archive.storage.record_store import record_files
+from archive.storage.warc import OPEN_SUFFIX, WARC_SUFFIX, iter_records, list_warcs
 
 logger = logging.getLogger(__name__)
 
