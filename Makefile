@@ -27,6 +27,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache  # the layer rules in .importlinter
 
 ## Benchmarks (minutes; loopback only). Method and figures: BENCHMARKS.md.
 bench: install

@@ -195,7 +195,7 @@ def bench_export(archive: Path, fmt: str, out: Path) -> tuple[float, float, int]
         WRAPPER,
         sys.executable,
         "-m",
-        "crawler.cli.research",
+        "crawler.cli",
         "export",
         "--archive",
         str(archive),

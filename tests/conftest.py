@@ -106,13 +106,7 @@ def built(tmp_path: Path) -> Built:
 
 
 def run_maintenance(*argv: str) -> int:
-    """A maintenance command (index, replay, verify...) in this process; its exit code."""
-    import argparse
+    """A ``uir-news`` command (index, replay, verify...) in this process; its exit code."""
+    from crawler.cli import main
 
-    from crawler.cli.maintenance import add_commands
-
-    parser = argparse.ArgumentParser(prog="uir-news")
-    add_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(list(argv))
-    code: int = args.func(args)
-    return code
+    return main(list(argv))

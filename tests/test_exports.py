@@ -16,7 +16,7 @@ from archive.research.filters import ArticleRow, Filters, iter_articles
 from archive.research.output import atomic_output
 from archive.research.search import ensure_search_schema, index_article
 from archive.storage import catalog
-from crawler.cli.research import main
+from crawler.cli import main
 from tests.records_factory import make_record, random_records
 
 TRICKY = make_record(

@@ -10,7 +10,6 @@ import pytest
 
 from archive.replay.cdxj import index_path, lookup
 from archive.replay.playback import NotArchived, RevisitUnresolved, parse_when, replay
-from crawler.cli.maintenance import MaintenanceUsageError
 from tests.conftest import run_maintenance
 from tests.test_cdxj import T0, T1, T2, Built, page
 
@@ -128,16 +127,20 @@ def test_cli_unknown_url_exits_1(built: Built, capsys: pytest.CaptureFixture[str
     assert "not in the archive" in capsys.readouterr().err
 
 
-def test_cli_bad_date_is_a_usage_error(built: Built) -> None:
-    with pytest.raises(MaintenanceUsageError, match="not a date"):
-        run_maintenance(
-            "replay", built.changed_url, "--at", "soon", "--archive", str(built.layout.root)
-        )
+def test_cli_bad_date_is_a_usage_error(built: Built, capsys: pytest.CaptureFixture[str]) -> None:
+    code = run_maintenance(
+        "replay", built.changed_url, "--at", "soon", "--archive", str(built.layout.root)
+    )
+    assert code == 2
+    assert "not a date" in capsys.readouterr().err
 
 
-def test_cli_no_archive_is_a_usage_error(tmp_path: Path) -> None:
-    with pytest.raises(MaintenanceUsageError, match="no archive"):
-        run_maintenance("replay", "http://x/", "--archive", str(tmp_path / "none"))
+def test_cli_no_archive_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run_maintenance("replay", "http://x/", "--archive", str(tmp_path / "none"))
+    assert code == 2
+    assert "no archive" in capsys.readouterr().err
 
 
 def test_cli_catches_up_a_stale_index(built: Built, tmp_path: Path) -> None:

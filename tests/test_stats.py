@@ -17,7 +17,7 @@ from archive.research.stats import compute_stats, format_stats, plot_stats
 from archive.storage import catalog
 from archive.storage.layout import ArchiveLayout
 from archive.storage.warc import HttpExchange, RotatingWarcWriter
-from crawler.cli.research import main
+from crawler.cli import main
 from tests.records_factory import make_record, random_records
 
 EVIL = (

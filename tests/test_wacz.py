@@ -16,7 +16,8 @@ import pytest
 from archive.replay.wacz import WaczExportError, export_wacz
 from archive.storage.layout import ArchiveLayout
 from archive.storage.warc import list_warcs
-from crawler.cli.maintenance import MaintenanceUsageError, export_wacz_command
+from crawler.cli.errors import UsageError
+from crawler.cli.research import cmd_export_wacz
 from tests.test_cdxj import Built, build_archive
 
 
@@ -105,7 +106,7 @@ def test_command(exported: tuple[Built, Path], tmp_path: Path) -> None:
     built, _ = exported
     output = tmp_path / "cmd.wacz"
     args = argparse.Namespace(archive=built.layout.root, output=str(output), format="wacz")
-    assert export_wacz_command(args) == 0
+    assert cmd_export_wacz(args) == 0
     assert zipfile.is_zipfile(output)
-    with pytest.raises(MaintenanceUsageError, match="needs -o"):
-        export_wacz_command(argparse.Namespace(archive=built.layout.root, output=None))
+    with pytest.raises(UsageError, match="needs -o"):
+        cmd_export_wacz(argparse.Namespace(archive=built.layout.root, output=None))

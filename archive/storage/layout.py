@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,16 +20,6 @@ def default_archive_dir() -> Path:
     if configured:
         return Path(configured).expanduser()
     return Path(platformdirs.user_data_dir("uir-news")) / "archive"
-
-
-def add_archive_argument(parser: argparse.ArgumentParser) -> None:
-    """The ``--archive DIR`` option every command that touches an archive takes."""
-    parser.add_argument(
-        "--archive",
-        type=Path,
-        default=None,
-        help=f"archive directory (default: ${ARCHIVE_ENV} or {default_archive_dir()})",
-    )
 
 
 def archive_dir(value: str | os.PathLike[str] | None) -> Path:

@@ -16,19 +16,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from archive.storage.layout import (
-    ArchiveLayout,
-    add_archive_argument,
-    archive_dir,
-    default_archive_dir,
-)
+from archive.storage.layout import ArchiveLayout, archive_dir, default_archive_dir
+from crawler.cli.errors import UsageError
+from crawler.cli.maintenance import add_commands as add_maintenance_commands
+from crawler.cli.options import add_archive_argument
+from crawler.cli.research import add_commands as add_research_commands
 from crawler.run import ExitCode
 
 LIVE_START_URL = "https://www.uir.edu.cn/ggyw.htm"
-
-
-class UsageError(Exception):
-    """A mistake in what the user asked for; reported in one line, exit 2."""
 
 
 def _check_start_url(url: str) -> str:
@@ -219,9 +214,6 @@ def build_parser() -> argparse.ArgumentParser:
     parse.add_argument("--url", help="the page's URL (resolves relative links)")
     parse.set_defaults(func=cmd_parse)
 
-    from crawler.cli.maintenance import add_commands as add_maintenance_commands
-    from crawler.cli.research import add_commands as add_research_commands
-
     add_maintenance_commands(sub)
     add_research_commands(sub)
 
@@ -240,13 +232,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:1] == ["replica"]:
         # The replica has its own argument parser; hand it the rest verbatim.
         return cmd_replica(argparse.Namespace(), argv[1:])
-    from crawler.cli.maintenance import MaintenanceUsageError
-    from crawler.cli.research import ResearchUsageError
-
     args = build_parser().parse_args(argv)
     try:
         result: int = args.func(args)
-    except (UsageError, MaintenanceUsageError, ResearchUsageError) as exc:
+    except UsageError as exc:
         print(f"uir-news: {exc}", file=sys.stderr)
         return int(ExitCode.USAGE)
     except KeyboardInterrupt:

@@ -3,8 +3,7 @@
 Thin on purpose: each command parses nothing but its arguments and calls one
 function of archive/. :func:`add_commands` registers them on the main
 parser; every command takes the argparse Namespace and returns an exit code.
-Bad input raises :class:`MaintenanceUsageError`, which the main CLI reports
-in one line with exit code 2.
+Bad input raises :class:`crawler.cli.errors.UsageError`.
 """
 
 from __future__ import annotations
@@ -14,28 +13,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from archive.storage.layout import ArchiveLayout, add_archive_argument, archive_dir
-
-EXIT_OK = 0
-EXIT_PROBLEMS = 1
-EXIT_LOCKED = 4
+from crawler.cli.errors import UsageError
+from crawler.cli.options import add_archive_argument, existing_archive, warn
+from crawler.run import ExitCode
 
 _SHOWN_PROBLEMS = 50
-
-
-class MaintenanceUsageError(ValueError):
-    """A mistake in what the user asked for (bad date, no archive); exit 2."""
-
-
-def _layout(args: argparse.Namespace) -> ArchiveLayout:
-    layout = ArchiveLayout(archive_dir(getattr(args, "archive", None)))
-    if not layout.warc_dir.is_dir():
-        raise MaintenanceUsageError(f"no archive at {layout.root} (run `uir-news crawl` first)")
-    return layout
-
-
-def _err(message: str) -> None:
-    print(f"uir-news: {message}", file=sys.stderr)
 
 
 # -- replay ---------------------------------------------------------------------
@@ -48,20 +30,20 @@ def cmd_replay(args: argparse.Namespace) -> int:
     try:
         at = parse_when(args.at) if args.at else None
     except ValueError as exc:
-        raise MaintenanceUsageError(str(exc)) from exc
-    layout = _layout(args)
+        raise UsageError(str(exc)) from exc
+    layout = existing_archive(args)
     if not index_is_current(layout):
         # A crawl killed before its index update leaves WARCs unindexed;
         # catching up is cheap, and replay must not miss what is archived.
         try:
             update_index(layout)
         except OSError as exc:
-            _err(f"index is out of date and could not be updated ({exc}); using it as is")
+            warn(f"index is out of date and could not be updated ({exc}); using it as is")
     try:
         result = replay(layout, args.url, at)
     except (NotArchived, RevisitUnresolved) as exc:
-        _err(str(exc))
-        return EXIT_PROBLEMS
+        warn(str(exc))
+        return ExitCode.PARTIAL
     if args.output and args.output != "-":
         from archive.storage.files import atomic_write_bytes
 
@@ -75,7 +57,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         f"(status {result.status}, {len(result.body)} bytes{origin})",
         file=sys.stderr,
     )
-    return EXIT_OK
+    return ExitCode.OK
 
 
 # -- verify ---------------------------------------------------------------------
@@ -84,14 +66,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from archive.storage.verify import verify
 
-    report = verify(_layout(args))
+    report = verify(existing_archive(args))
     print(report.one_line())
     if args.verbose:
         for problem in report.problems[:_SHOWN_PROBLEMS]:
             print(f"  {problem}", file=sys.stderr)
         if len(report.problems) > _SHOWN_PROBLEMS:
             print(f"  ... {len(report.problems) - _SHOWN_PROBLEMS} more", file=sys.stderr)
-    return EXIT_OK if report.ok else EXIT_PROBLEMS
+    return ExitCode.OK if report.ok else ExitCode.PARTIAL
 
 
 # -- rebuild --------------------------------------------------------------------
@@ -103,7 +85,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     from archive.storage.lock import ArchiveLock, LockHeld
     from archive.storage.recovery import rebuild, repair_open_warcs
 
-    layout = _layout(args)
+    layout = existing_archive(args)
     try:
         with ArchiveLock(layout.lock_path):
             # Holding the lock means no live run owns an .open file: it is
@@ -113,15 +95,15 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
             counts = rebuild(layout, on_record=search_indexer())
             stats = update_index(layout, rebuild=True)
     except LockHeld as exc:
-        _err(f"{exc}; not rebuilding while it runs")
-        return EXIT_LOCKED
+        warn(f"{exc}; not rebuilding while it runs")
+        return ExitCode.LOCKED
     parts = ", ".join(f"{value} {name}" for name, value in counts.items())
     fixed = len(repaired.repaired) + len(repaired.set_aside)
     print(
         f"rebuilt catalog: {parts}; index {stats.lines_total} lines"
         + (f"; repaired {fixed} interrupted WARC file(s)" if fixed else "")
     )
-    return EXIT_OK
+    return ExitCode.OK
 
 
 # -- index ----------------------------------------------------------------------
@@ -130,33 +112,9 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 def cmd_index(args: argparse.Namespace) -> int:
     from archive.replay.cdxj import update_index
 
-    stats = update_index(_layout(args), rebuild=args.rebuild)
+    stats = update_index(existing_archive(args), rebuild=args.rebuild)
     print(stats.one_line())
-    return EXIT_OK
-
-
-# -- export --format wacz ----------------------------------------------------------
-
-
-def export_wacz_command(args: argparse.Namespace) -> int:
-    """``uir-news export --format wacz -o FILE``: needs a file, a WACZ is a zip."""
-    from archive.replay.wacz import WaczExportError, export_wacz
-
-    output = getattr(args, "output", None)
-    if not output or output == "-":
-        raise MaintenanceUsageError("--format wacz needs -o FILE.wacz (a WACZ is a zip file)")
-    layout = _layout(args)
-    try:
-        summary = export_wacz(layout, Path(output))
-    except WaczExportError as exc:
-        _err(str(exc))
-        return EXIT_PROBLEMS
-    print(
-        f"wrote {summary.output}: {summary.pages} pages, {summary.warc_files} WARC file(s), "
-        f"{summary.bytes:,} bytes",
-        file=sys.stderr,
-    )
-    return EXIT_OK
+    return ExitCode.OK
 
 
 # -- registration ------------------------------------------------------------------

@@ -1,9 +1,11 @@
 """Researcher commands of ``uir-news``: search, show, stats, export, serve.
 
 Thin: each ``cmd_*`` parses its arguments into plain values and calls
-archive.research.search / query / exporters / stats / serve. Bad input raises
-:class:`ResearchUsageError`, which ``crawler.cli.main`` reports in one line
-with exit code 2.
+:mod:`archive.research` (search, filters, export, stats, serve); ``export
+--format wacz`` calls :mod:`archive.replay.wacz`. Bad input raises
+:class:`crawler.cli.errors.UsageError`. Heavy libraries (pyarrow, matplotlib,
+Datasette) are imported inside the command that needs them, so every other
+command starts quickly.
 """
 
 from __future__ import annotations
@@ -18,16 +20,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from archive.research.filters import REVIEW_ROLES, FilterError, Filters, date_bound
-from archive.storage.layout import (
-    ArchiveLayout,
-    add_archive_argument,
-    archive_dir,
-)
-
-
-class ResearchUsageError(ValueError):
-    """A mistake in what the user asked for; reported in one line, exit 2."""
-
+from archive.storage.layout import ArchiveLayout
+from crawler.cli.errors import UsageError
+from crawler.cli.options import add_archive_argument, catalogued_archive, existing_archive, warn
+from crawler.run import ExitCode
 
 # -- shared arguments ----------------------------------------------------------
 
@@ -55,16 +51,7 @@ def _filters(args: argparse.Namespace) -> Filters:
             has_attachments=bool(args.has_attachments),
         )
     except FilterError as exc:
-        raise ResearchUsageError(str(exc)) from exc
-
-
-def _layout(args: argparse.Namespace) -> ArchiveLayout:
-    layout = ArchiveLayout(archive_dir(args.archive))
-    if not layout.catalog_path.is_file():
-        raise ResearchUsageError(
-            f"no catalog at {layout.catalog_path} (run `uir-news crawl` first)"
-        )
-    return layout
+        raise UsageError(str(exc)) from exc
 
 
 def open_catalog(layout: ArchiveLayout) -> sqlite3.Connection:
@@ -114,15 +101,15 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     query = " ".join(args.query)
     if args.limit < 0:
-        raise ResearchUsageError("--limit must be 0 (no limit) or more")
+        raise UsageError("--limit must be 0 (no limit) or more")
     filters = _filters(args)
     tty = sys.stdout.isatty() and not args.json
     markers = ("\033[1;33m", "\033[0m") if tty else ("«", "»")
-    conn = open_catalog(_layout(args))
+    conn = open_catalog(catalogued_archive(args))
     try:
         hits = search(conn, query, filters, limit=args.limit or None, markers=markers)
     except QueryError as exc:
-        raise ResearchUsageError(f"bad query: {exc} (see `uir-news search --help`)") from exc
+        raise UsageError(f"bad query: {exc} (see `uir-news search --help`)") from exc
     finally:
         conn.close()
     if args.json:
@@ -162,12 +149,12 @@ def cmd_show(args: argparse.Namespace) -> int:
     from archive.research.output import atomic_output
     from archive.storage.warc import WarcPointer, read_record
 
-    layout = _layout(args)
+    layout = catalogued_archive(args)
     conn = open_catalog(layout)
     try:
         article_id = resolve_article(conn, args.article)
         if article_id is None:
-            raise ResearchUsageError(f"no article {args.article!r} in the catalog (URL or id)")
+            raise UsageError(f"no article {args.article!r} in the catalog (URL or id)")
         row = conn.execute(
             "SELECT url, first_seen, last_seen, last_checked, current_version_id "
             "FROM articles WHERE id = ?",
@@ -179,7 +166,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         conn.close()
     current = next((v for v in versions if v.version_id == row["current_version_id"]), None)
     if current is None:
-        raise ResearchUsageError(f"article {article_id} has no current version")
+        raise UsageError(f"article {article_id} has no current version")
     if args.html:
         try:
             stored = read_record(
@@ -187,7 +174,7 @@ def cmd_show(args: argparse.Namespace) -> int:
                 WarcPointer(current.warc_file, current.warc_offset, current.warc_length),
             )
         except (OSError, ValueError) as exc:
-            raise ResearchUsageError(f"cannot read the archived page: {exc}") from exc
+            raise UsageError(f"cannot read the archived page: {exc}") from exc
         charset = _charset(stored.headers)
         with atomic_output(Path(args.html), binary=True) as out:
             out.write(sanitize_html(stored.body, charset))
@@ -289,7 +276,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     from archive.research.stats import compute_stats, format_stats, plot_stats
 
     filters = _filters(args)
-    conn = open_catalog(_layout(args))
+    conn = open_catalog(catalogued_archive(args))
     try:
         stats = compute_stats(conn, filters, top=args.top)
     finally:
@@ -306,15 +293,37 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- export --format wacz: the WARCs packaged for replay tools ------------------
+
+
+def cmd_export_wacz(args: argparse.Namespace) -> int:
+    """``uir-news export --format wacz -o FILE``: needs a file, a WACZ is a zip."""
+    from archive.replay.wacz import WaczExportError
+    from archive.replay.wacz import export_wacz as build_wacz
+
+    output = getattr(args, "output", None)
+    if not output or output == "-":
+        raise UsageError("--format wacz needs -o FILE.wacz (a WACZ is a zip file)")
+    layout = existing_archive(args)
+    try:
+        summary = build_wacz(layout, Path(output))
+    except WaczExportError as exc:
+        warn(str(exc))
+        return ExitCode.PARTIAL
+    print(
+        f"wrote {summary.output}: {summary.pages} pages, {summary.warc_files} WARC file(s), "
+        f"{summary.bytes:,} bytes",
+        file=sys.stderr,
+    )
+    return ExitCode.OK
+
+
 # -- export ------------------------------------------------------------------------
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     if args.format == "wacz":
-        # A WACZ packages the WARCs for replay tools; it is built elsewhere.
-        from crawler.cli.maintenance import export_wacz_command
-
-        return export_wacz_command(args)
+        return cmd_export_wacz(args)
     from archive.research.export import (
         ExportError,
         select_columns,
@@ -334,18 +343,18 @@ def cmd_export(args: argparse.Namespace) -> int:
             else select_columns(args.columns)
         )
     except ExportError as exc:
-        raise ResearchUsageError(str(exc)) from exc
+        raise UsageError(str(exc)) from exc
     output = Path(args.output) if args.output and args.output != "-" else None
     if output is None and args.format == "parquet" and sys.stdout.isatty():
-        raise ResearchUsageError("Parquet is binary: give -o FILE")
-    conn = open_catalog(_layout(args))
+        raise UsageError("Parquet is binary: give -o FILE")
+    conn = open_catalog(catalogued_archive(args))
     try:
         match = None
         if args.query:
             try:
                 match = compile_query(args.query)[0]
             except QueryError as exc:
-                raise ResearchUsageError(f"bad query: {exc}") from exc
+                raise UsageError(f"bad query: {exc}") from exc
         rows = iter_articles(conn, filters, match)
         if args.format == "parquet":
             assert columns is not None
@@ -372,8 +381,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from archive.research.serve import serve
 
     if not 0 < args.port < 65536:
-        raise ResearchUsageError(f"--port must be 1-65535, got {args.port}")
-    layout = _layout(args)
+        raise UsageError(f"--port must be 1-65535, got {args.port}")
+    layout = catalogued_archive(args)
     open_catalog(layout).close()  # make sure the search tables exist and are current
     print(
         f"serving {layout.catalog_path} at http://127.0.0.1:{args.port}/ "
@@ -441,20 +450,3 @@ def add_commands(sub: Any) -> None:
     add_archive_argument(serve)
     serve.add_argument("--port", type=int, default=8001, help="default: 8001")
     serve.set_defaults(func=cmd_serve)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """The research commands alone (tests, or before they are wired into ``uir-news``)."""
-    parser = argparse.ArgumentParser(prog="uir-news")
-    add_commands(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
-    args = parser.parse_args(argv)
-    try:
-        result: int = args.func(args)
-    except ResearchUsageError as exc:
-        print(f"uir-news: {exc}", file=sys.stderr)
-        return 2
-    return result
-
-
-if __name__ == "__main__":
-    sys.exit(main())
