@@ -59,6 +59,7 @@ from archive.storage.records import dumps, validation_errors
 from archive.storage.session import ArchiveReader, ArchiveSession, PreviousCapture, archive_exchange
 from archive.storage.warc import HttpExchange, RotatingWarcWriter, WrittenExchange
 from crawler.problems import iso_utc, problem, retry_next_run
+from record import ArticleRecord, WarcLocation
 
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
@@ -115,7 +116,7 @@ class ArticlePage:
     """An article page as fetched: the item the spider yields, parsed by the archiver."""
 
     url: str
-    warc: dict[str, Any]
+    warc: WarcLocation
     fetched_at: str
     body: bytes = field(repr=False)
     listing: ListingItem | None = None
@@ -183,7 +184,7 @@ class ArticleArchiver:
         else:
             self.store(outcome.url, outcome.record)
 
-    def store(self, url: str, record: dict[str, Any]) -> None:
+    def store(self, url: str, record: ArticleRecord) -> None:
         from crawler.layout_alarm import present_fields
 
         # A record that does not fit the schema is a wrong research result:
@@ -253,7 +254,7 @@ class ParsedPage:
     """What became of an article page: its record, or why it has none."""
 
     url: str
-    record: dict[str, Any] | None
+    record: ArticleRecord | None
     reason: str = ""
     detail: str = ""
 
@@ -268,18 +269,15 @@ def parse_page(page: ArticlePage) -> ParsedPage:
     from crawler.extract import NotAnArticle, merge_listing, parse_article
 
     try:
-        record = parse_article(page.body, page.url)
+        article = parse_article(page.body, page.url)
     except NotAnArticle as exc:
         return ParsedPage(page.url, None, exc.reason)
     except Exception as exc:
         logger.exception("Could not parse %s", page.url)
         return ParsedPage(page.url, None, "parse_error", f"{type(exc).__name__}: {exc}")
+    record = ArticleRecord(**article, listing=None, fetched_at=page.fetched_at, warc=page.warc)
     if page.listing is not None and page.page_url is not None:
         record = merge_listing(record, page.listing, page.page_url)
-    else:
-        record["listing"] = None
-    record["fetched_at"] = page.fetched_at
-    record["warc"] = page.warc
     if page.view_count is not None:
         record["view_count"] = page.view_count
     return ParsedPage(page.url, record)

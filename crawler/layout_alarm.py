@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+from record import REVIEW_ROLES
 
 #: Fields whose fill rate each crawl reports, in report order.
 TRACKED_FIELDS = (
     "title",
     "published_at",
     "body_text",
-    "first_proofreader",
-    "second_proofreader",
-    "final_reviewer",
+    *REVIEW_ROLES,
     "credits",
     "images",
     "attachments",
@@ -21,10 +22,8 @@ TRACKED_FIELDS = (
     "next_url",
 )
 
-_REVIEWER_FIELDS = ("first_proofreader", "second_proofreader", "final_reviewer")
 
-
-def present_fields(record: dict[str, Any]) -> list[str]:
+def present_fields(record: Mapping[str, Any]) -> list[str]:
     """The tracked fields that ``record`` fills with something non-empty."""
     reviewers = record.get("reviewers") or {}
     # A date the page lacked but the listing supplied does not count: the
@@ -32,7 +31,7 @@ def present_fields(record: dict[str, Any]) -> list[str]:
     date_from_listing = "date_from_listing" in (record.get("warnings") or [])
     present = []
     for name in TRACKED_FIELDS:
-        value = reviewers.get(name) if name in _REVIEWER_FIELDS else record.get(name)
+        value = reviewers.get(name) if name in REVIEW_ROLES else record.get(name)
         if name == "published_at" and date_from_listing:
             continue
         if value not in (None, "", [], {}):

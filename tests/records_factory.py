@@ -1,4 +1,4 @@
-"""Synthetic article records, valid against archive/record.schema.json.
+"""Synthetic article records, valid against record/record.schema.json.
 
 ``make_record`` builds one record with sensible defaults; ``random_records``
 builds a reproducible corpus of realistic-looking 国关要闻 articles from a

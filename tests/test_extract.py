@@ -20,9 +20,7 @@ from crawler.extract.text import normalize
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ROOT / "tests" / "fixtures" / "pages"
 INDEX: dict[str, str] = json.loads((PAGES / "index.json").read_text(encoding="utf-8"))
-SCHEMA = json.loads(
-    (ROOT / "archive" / "storage" / "record.schema.json").read_text(encoding="utf-8")
-)
+SCHEMA = json.loads((ROOT / "record" / "record.schema.json").read_text(encoding="utf-8"))
 FETCHED_AT = datetime(2026, 11, 1, tzinfo=UTC)  # the clock regenerate.py used
 PLACEHOLDERS = {
     "fetched_at": "2026-11-01T00:00:00Z",

@@ -14,20 +14,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-#: The three review roles of the record's ``reviewers`` object, in page order.
-REVIEW_ROLES = ("first_proofreader", "second_proofreader", "final_reviewer")
+from record import CREDIT_ROLES, REVIEW_ROLES
 
-#: Credit roles of the record's ``credits`` object (schema order).
-CREDIT_ROLES = (
-    "author",
-    "writer",
-    "photographer",
-    "editor",
-    "responsible_editor",
-    "auditor",
-    "source",
-    "contributing_unit",
-)
+__all__ = ["CREDIT_ROLES", "REVIEW_ROLES"]  # re-exported for the research modules
 
 
 class FilterError(ValueError):

@@ -34,7 +34,7 @@ import json
 import re
 import sqlite3
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -83,7 +83,7 @@ _LATIN_MAX = 64
 RANK_POOL = 2_000
 
 #: BM25 weights of the FTS columns: title, body, chars, latin.
-_RANK_SQL = "bm25(search_fts, 8.0, 1.0, 0.5, 0.5)"
+RANK_SQL = "bm25(search_fts, 8.0, 1.0, 0.5, 0.5)"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS search_text (
@@ -266,7 +266,7 @@ def _names(value: Any) -> list[str]:
     return [str(name) for name in value if isinstance(name, str) and name]
 
 
-def index_article(conn: sqlite3.Connection, article_id: int, record: dict[str, Any]) -> None:
+def index_article(conn: sqlite3.Connection, article_id: int, record: Mapping[str, Any]) -> None:
     """Replace the search rows of ``article_id`` with those of ``record`` (its current version).
 
     Runs inside the caller's transaction if there is one.
@@ -291,7 +291,7 @@ def _delete(conn: sqlite3.Connection, article_id: int) -> None:
     conn.execute("DELETE FROM article_facts WHERE article_id = ?", (article_id,))
 
 
-def _insert(conn: sqlite3.Connection, article_id: int, record: dict[str, Any]) -> None:
+def _insert(conn: sqlite3.Connection, article_id: int, record: Mapping[str, Any]) -> None:
     title = normalize(str(record.get("title") or ""))
     body = normalize(str(record.get("body_text") or ""))
     conn.execute(
@@ -611,13 +611,13 @@ def compile_query(query: str) -> tuple[MatchClause, Node]:
     """
     node = parse_query(query)
     if all(_term_fts(term)[1] for term in _leaves(node)):
-        return MatchClause(fts=_exact_fts(node), rank_sql=_RANK_SQL), node
+        return MatchClause(fts=_exact_fts(node), rank_sql=RANK_SQL), node
     skeleton = _skeleton_fts(node)
     if skeleton is None:
         raise QueryError("NOT needs a positive term beside it, e.g. 党建 NOT 论坛")
     params: list[Any] = []
     verify = _verify_sql(node, params)
-    return MatchClause(skeleton, verify, tuple(params), _RANK_SQL), node
+    return MatchClause(skeleton, verify, tuple(params), RANK_SQL), node
 
 
 # -- searching -----------------------------------------------------------------
@@ -879,13 +879,15 @@ class SearchIndexer:
     def __init__(self) -> None:
         self._ready: list[sqlite3.Connection] = []
 
-    def __call__(self, conn: sqlite3.Connection, article_id: int, record: dict[str, Any]) -> None:
+    def __call__(
+        self, conn: sqlite3.Connection, article_id: int, record: Mapping[str, Any]
+    ) -> None:
         if not any(ready is conn for ready in self._ready):
             ensure_search_schema(conn)
             self._ready.append(conn)
         index_article(conn, article_id, record)
 
 
-def search_indexer() -> Callable[[sqlite3.Connection, int, dict[str, Any]], None]:
+def search_indexer() -> Callable[[sqlite3.Connection, int, Mapping[str, Any]], None]:
     """A fresh indexer for one session or rebuild (`ArchiveSession(indexer=...)`)."""
     return SearchIndexer()

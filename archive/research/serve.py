@@ -36,9 +36,9 @@ from archive.research.filters import MatchClause
 
 PLUGIN_NAME = "uir-news-search"
 
-SEARCH_SQL = """\
+SEARCH_SQL = f"""\
 WITH hits AS (
-  SELECT search_fts.rowid AS id, bm25(search_fts, 8.0, 1.0, 0.5, 0.5) AS score
+  SELECT search_fts.rowid AS id, {search.RANK_SQL} AS score
   FROM search_fts JOIN search_text t ON t.article_id = search_fts.rowid
   WHERE search_fts MATCH uir_match(:q) AND uir_verify(:q, t.title, t.body)
   ORDER BY score LIMIT 200

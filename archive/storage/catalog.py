@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -213,7 +213,7 @@ def latest_capture(conn: sqlite3.Connection, url: str) -> sqlite3.Row | None:
 
 def put_record(
     conn: sqlite3.Connection,
-    record: dict[str, Any],
+    record: Mapping[str, Any],
     record_path: str | None = None,
     *,
     digest: str | None = None,

@@ -12,7 +12,7 @@ the folder was half of the time spent storing a record.)
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -31,10 +31,10 @@ class StoredVersion:
 class RecordStore(Protocol):
     """What the crawler needs from record storage."""
 
-    def put(self, record: dict[str, Any]) -> StoredVersion: ...
+    def put(self, record: Mapping[str, Any]) -> StoredVersion: ...
 
 
-def article_key(record: dict[str, Any]) -> tuple[str, str]:
+def article_key(record: Mapping[str, Any]) -> tuple[str, str]:
     """Directory names for an article: its VSB ids, else a hash of its URL."""
     column_id, news_id = record.get("column_id"), record.get("news_id")
     if isinstance(column_id, int) and isinstance(news_id, int):
@@ -57,11 +57,11 @@ class JsonRecordStore:
         # Column directories known to exist (no mkdir per record).
         self._made_dirs: set[Path] = set()
 
-    def version_path(self, record: dict[str, Any], digest: str) -> Path:
+    def version_path(self, record: Mapping[str, Any], digest: str) -> Path:
         column, news = article_key(record)
         return self.root / safe_component(column) / f"{safe_component(news)}-{digest[:16]}.json"
 
-    def put(self, record: dict[str, Any]) -> StoredVersion:
+    def put(self, record: Mapping[str, Any]) -> StoredVersion:
         digest = content_hash(record)
         path = self.version_path(record, digest)
         if path.exists():

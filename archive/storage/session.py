@@ -20,7 +20,7 @@ import base64
 import hashlib
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +31,7 @@ from archive.storage.layout import ArchiveLayout
 from archive.storage.record_store import JsonRecordStore, StoredVersion
 from archive.storage.warc import HttpExchange, RotatingWarcWriter, WrittenExchange
 
-Indexer = Callable[[sqlite3.Connection, int, dict[str, Any]], None]
+Indexer = Callable[[sqlite3.Connection, int, Mapping[str, Any]], None]
 
 
 def sha1_digest(data: bytes) -> str:
@@ -224,7 +224,7 @@ class ArchiveSession(ArchiveReader):
         return written
 
     def store_record(
-        self, record: dict[str, Any], *, record_json: str | None = None
+        self, record: Mapping[str, Any], *, record_json: str | None = None
     ) -> tuple[StoredVersion, catalog.PutResult]:
         """Write the record's JSON (atomic), then its catalog rows (one transaction).
 

@@ -32,8 +32,7 @@ from crawler.extract.dom import (
     text_of,
 )
 from crawler.extract.text import normalize
-
-SCHEMA_VERSION = 1
+from record import SCHEMA_VERSION, Attachment, ParsedArticle
 
 NOT_FOUND = "not_found"
 JS_CHALLENGE = "js_challenge"
@@ -95,7 +94,7 @@ _CHALLENGE_MAX_TEXT = 200
 # --- public API ---------------------------------------------------------------------------------
 def parse_article(
     html: str | bytes, url: str, *, fetched_at: datetime | None = None
-) -> dict[str, Any]:
+) -> ParsedArticle:
     """Record for an article page: every schema field but fetched_at, warc and listing.
 
     Raises NotAnArticle for 404 pages, JS challenges, content.jsp URLs and pages without a
@@ -128,8 +127,8 @@ def parse_article(
         "published_at_raw": found[1],
         "body_text": body.text,
         "body_html": body.html,
-        "reviewers": credits.reviewers,
-        "credits": credits.credits,
+        "reviewers": credits.reviewers_field(),
+        "credits": credits.credits_field(),
         "images": body.images,
         "attachments": _attachments(page, region, body_el),
         "column": column,
@@ -424,9 +423,9 @@ def _neighbour_link(page: _Page, el: Element, rest: str, following: Element | No
     return absolute(page.base, following.get("href")) if following is not None else None
 
 
-def _attachments(page: _Page, region: Element, body_el: Element) -> list[dict[str, Any]]:
+def _attachments(page: _Page, region: Element, body_el: Element) -> list[Attachment]:
     """Files offered for download: the 附件【…】 list and links to download.jsp or documents."""
-    out: list[dict[str, Any]] = []
+    out: list[Attachment] = []
     seen: set[str] = set()
     scopes = (
         [region]

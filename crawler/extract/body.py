@@ -27,6 +27,7 @@ from crawler.extract.dom import (
     tostring,
 )
 from crawler.extract.text import collapse, normalize
+from record import Image
 
 #: Markup kept inside a paragraph; everything else is unwrapped (its text stays).
 INLINE_KEEP = frozenset({"a", "strong", "b", "em", "i", "br", "img"})
@@ -68,7 +69,7 @@ class Body:
 
     paragraphs: list[str] = field(default_factory=list)
     html: str = ""
-    images: list[dict[str, Any]] = field(default_factory=list)
+    images: list[Image] = field(default_factory=list)
     credits: Credits = field(default_factory=Credits)
 
     @property
@@ -422,8 +423,8 @@ def _caption_like(text: str, *, centered: bool) -> bool:
     return centered or text[-1] not in SENTENCE_END
 
 
-def _images(blocks: list[_Block]) -> list[dict[str, Any]]:
-    images: list[dict[str, Any]] = []
+def _images(blocks: list[_Block]) -> list[Image]:
+    images: list[Image] = []
     for index, block in enumerate(blocks):
         if not block.images:
             continue

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import cast
 
 from crawler.extract.text import normalize
+from record import CREDIT_ROLES, Reviewers
+from record import Credits as CreditRoles
 
 #: Role label → (record section, field); None for roles the schema has no field for.
 ROLES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -97,6 +100,20 @@ class Credits:
                 continue
             existing = bucket.setdefault(key, [])
             existing.extend(name for name in names if name not in existing)
+
+    def reviewers_field(self) -> Reviewers:
+        """The record's ``reviewers``: every review role, empty where the page names nobody."""
+        return Reviewers(
+            first_proofreader=self.reviewers["first_proofreader"],
+            second_proofreader=self.reviewers["second_proofreader"],
+            final_reviewer=self.reviewers["final_reviewer"],
+        )
+
+    def credits_field(self) -> CreditRoles:
+        """The record's ``credits``: only the roles the page names."""
+        # ROLES maps every label to record.CREDIT_ROLES names (test_record_model
+        # holds the table against the schema), so the keys are the TypedDict's.
+        return cast(CreditRoles, {r: self.credits[r] for r in CREDIT_ROLES if r in self.credits})
 
     def merge(self, other: Credits) -> None:
         for key, names in other.reviewers.items():

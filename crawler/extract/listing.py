@@ -5,13 +5,13 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.extract import selectors as sel
 from crawler.extract.dates import FULL_DATE
 from crawler.extract.dom import Element, absolute, base_url, decode, parse_html, tag_of, text_of
 from crawler.extract.text import normalize
+from record import ArticleRecord
 
 ARTICLE = "article"
 EXTERNAL = "external"
@@ -77,15 +77,15 @@ def parse_listing(html: str | bytes, url: str) -> ListingPage:
     )
 
 
-def merge_listing(record: dict[str, Any], item: ListingItem, page_url: str) -> dict[str, Any]:
+def merge_listing(record: ArticleRecord, item: ListingItem, page_url: str) -> ArticleRecord:
     """Copy of `record` with `listing` set; warns when listing and page disagree on the date.
 
     When the page has no date (and did not reject one), the listing date is used instead.
     """
     merged = copy.deepcopy(record)
     merged["listing"] = {"page_url": page_url, "title": item.title, "date": item.date}
-    warnings = merged.setdefault("warnings", [])
-    page_date = merged.get("published_at")
+    warnings = merged["warnings"]
+    page_date = merged["published_at"]
     if item.date is None:
         return merged
     if page_date:

@@ -1,0 +1,119 @@
+"""The record's shape as Python types, held against ``record.schema.json`` by the tests.
+
+The JSON Schema is the contract of the files on disk; these types let mypy
+check the code that builds and reads records. A field added to one must be
+added to the other (``tests/test_record_model.py`` fails otherwise), and a
+change that old records would not satisfy needs a new :data:`SCHEMA_VERSION`
+and an upgrade path (CHANGELOG.md, "On-disk formats").
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any, Literal, TypedDict
+
+#: Version of the record format written today; records carry it as ``schema_version``.
+SCHEMA_VERSION: Literal[1] = 1
+
+#: The three review roles of ``reviewers`` (一校, 二校, 终审), in page order.
+REVIEW_ROLES = ("first_proofreader", "second_proofreader", "final_reviewer")
+
+#: The roles ``credits`` may hold, in schema order.
+CREDIT_ROLES = (
+    "author",
+    "writer",
+    "photographer",
+    "editor",
+    "responsible_editor",
+    "auditor",
+    "source",
+    "contributing_unit",
+)
+
+
+class Reviewers(TypedDict):
+    """一校 / 二校 / 终审: names in page order; empty when the page names nobody."""
+
+    first_proofreader: list[str]
+    second_proofreader: list[str]
+    final_reviewer: list[str]
+
+
+class Credits(TypedDict, total=False):
+    """Other credits by role; a role is present only when the page names it."""
+
+    author: list[str]
+    writer: list[str]
+    photographer: list[str]
+    editor: list[str]
+    responsible_editor: list[str]
+    auditor: list[str]
+    source: list[str]
+    contributing_unit: list[str]
+
+
+class Image(TypedDict):
+    url: str
+    caption: str | None
+
+
+class Attachment(TypedDict):
+    url: str
+    name: str
+
+
+class ListingEntry(TypedDict):
+    """What the listing page said of the article, when it was reached from one."""
+
+    page_url: str
+    title: str | None
+    date: str | None
+
+
+class WarcLocation(TypedDict):
+    """Where the response record of the fetch lies: file name in ``warc/``, offset, length."""
+
+    file: str
+    offset: int
+    length: int
+
+
+class ParsedArticle(TypedDict):
+    """What an article page alone tells: the extractor's output."""
+
+    schema_version: Literal[1]
+    url: str
+    title: str
+    published_at: str | None
+    published_at_raw: str | None
+    body_text: str
+    body_html: str
+    reviewers: Reviewers
+    credits: Credits
+    images: list[Image]
+    attachments: list[Attachment]
+    column: str | None
+    column_id: int | None
+    news_id: int | None
+    prev_url: str | None
+    next_url: str | None
+    view_count: int | None
+    warnings: list[str]
+
+
+class ArticleRecord(ParsedArticle):
+    """A stored record: the page's article plus what the crawl knew of the fetch."""
+
+    listing: ListingEntry | None
+    fetched_at: str
+    warc: WarcLocation
+
+
+@cache
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a stored record (``record/record.schema.json``)."""
+    text = resources.files("record").joinpath("record.schema.json").read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
