@@ -287,7 +287,7 @@ def open_session(config: ArchiverConfig) -> ArchiveSession:
     from archive.research.search import search_indexer
 
     # The crawl process writes the WARC; this session indexes it.
-    return ArchiveSession(ArchiveLayout(config.archive_dir), None, indexer=search_indexer())
+    return ArchiveSession(ArchiveLayout(config.archive_dir), indexer=search_indexer())
 
 
 def _die_with_parent(parent_pid: int) -> None:

@@ -20,11 +20,10 @@ import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 from urllib.parse import urlsplit
 
-if TYPE_CHECKING:
-    from replica.site import ReplicaSite
+from replica.model import Article, etag_for
 
 
 class Request(NamedTuple):
@@ -74,6 +73,28 @@ class FaultyResponse(Response):
         self.cut_at = cut_at
         self.reset = reset
         return self
+
+
+class ReplicaSite(Protocol):
+    """What fault plans need of the site they spoil (``replica.site.ReplicaSite`` has it).
+
+    A protocol, not an import: the site imports this module to consult its faults.
+    """
+
+    column_slug: str
+    column_id: int
+
+    @property
+    def articles(self) -> list[Article]: ...
+
+    @property
+    def n_pages(self) -> int: ...
+
+    def article(self, news_id: int) -> Article: ...
+
+    def page_path(self, number: int) -> str: ...
+
+    def route(self, request: Request) -> Response: ...
 
 
 class Faults(Protocol):
@@ -414,12 +435,11 @@ def _plain(
 
 def _rebody(response: Response, body: bytes, content_type: str | None = None) -> Response:
     """`response` with a new body: Content-Length and ETag follow it."""
-    from replica.site import _etag  # the site's own ETag scheme
 
     headers = dict(response.headers)
     headers["Content-Length"] = str(len(body))
     if "ETag" in headers:
-        headers["ETag"] = _etag(body)
+        headers["ETag"] = etag_for(body)
     if content_type is not None:
         headers["Content-Type"] = content_type
     return Response(response.status, headers, body)

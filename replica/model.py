@@ -8,6 +8,7 @@ is what keeps the page and its expected record in step.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -191,3 +192,8 @@ class ListingPage:
     number: int
     path: str
     entries: tuple[Entry, ...]
+
+
+def etag_for(body: bytes) -> str:
+    """The replica's ETag of a body: its length and a short SHA-1 (one scheme everywhere)."""
+    return f'"{len(body):x}-{hashlib.sha1(body).hexdigest()[:13]}"'

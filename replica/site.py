@@ -14,7 +14,6 @@ the same bytes.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import math
@@ -45,6 +44,7 @@ from replica.model import (
     Paragraph,
     Presentation,
     TemplateName,
+    etag_for,
 )
 
 __all__ = ["Article", "LinkItem", "ListingPage", "ReplicaSite", "Request", "Response"]
@@ -98,10 +98,6 @@ def _load_seed() -> dict[str, Any]:
 
 def _http_date(beijing: datetime) -> str:
     return format_datetime(beijing.replace(tzinfo=BEIJING).astimezone(UTC), usegmt=True)
-
-
-def _etag(body: bytes) -> str:
-    return f'"{len(body):x}-{hashlib.sha1(body).hexdigest()[:13]}"'
 
 
 def _not_modified(headers: Mapping[str, str], etag: str, last_modified: datetime) -> bool:
@@ -631,7 +627,7 @@ class ReplicaSite:
         content_type: str,
         extra: dict[str, str] | None = None,
     ) -> Response:
-        etag = _etag(body)
+        etag = etag_for(body)
         validators = {"Last-Modified": _http_date(modified), "ETag": etag}
         if _not_modified(request.headers, etag, modified):
             return Response(304, validators, b"")

@@ -20,12 +20,13 @@ from cdxj_indexer.main import write_cdx_index
 from archive.replay import cdxj
 from archive.replay.cdxj import CdxjEntry, index_path, lookup, update_index, url_key
 from archive.storage.layout import ArchiveLayout
-from archive.storage.session import ArchiveSession
+from archive.storage.session import ArchiveSession, PreviousCapture, archive_exchange
 from archive.storage.warc import (
     NOTES_SUFFIX,
     OPEN_SUFFIX,
     HttpExchange,
     RotatingWarcWriter,
+    WrittenExchange,
     list_warcs,
 )
 from tests.records_factory import make_record
@@ -91,17 +92,52 @@ def _exchange(
     )
 
 
-def _session(layout: ArchiveLayout, when: datetime, max_size: int) -> ArchiveSession:
+@dataclass
+class _Crawl:
+    """One crawl's two writers, as in production: the WARC writer and the catalog session."""
+
+    writer: RotatingWarcWriter
+    session: ArchiveSession
+
+    def write_exchange(self, exchange: HttpExchange) -> WrittenExchange:
+        written, capture = archive_exchange(self.writer, exchange)
+        self.session.add_capture(capture)
+        return written
+
+    def write_revisit(
+        self, exchange: HttpExchange, previous: PreviousCapture, *, not_modified: bool
+    ) -> WrittenExchange:
+        written, capture = archive_exchange(
+            self.writer, exchange, revisit_of=previous, not_modified=not_modified
+        )
+        self.session.add_capture(capture)
+        return written
+
+    def previous_capture(self, url: str) -> PreviousCapture | None:
+        return self.session.previous_capture(url)
+
+    def mark_unchanged(self, url: str, when: str) -> None:
+        self.session.mark_unchanged(url, when)
+
+    def store_record(self, record: dict[str, object]) -> None:
+        self.session.store_record(record)
+
+    def close(self) -> None:
+        self.writer.close()
+        self.session.close()
+
+
+def _session(layout: ArchiveLayout, when: datetime, max_size: int) -> _Crawl:
     writer = RotatingWarcWriter(
         layout.warc_dir,
         max_size=max_size,
         clock=lambda: when,
         index_notes_dir=layout.index_notes_dir,
     )
-    return ArchiveSession(layout, writer)
+    return _Crawl(writer, ArchiveSession(layout))
 
 
-def _store(session: ArchiveSession, i: int, when: datetime, written: object, v: int) -> None:
+def _store(session: _Crawl, i: int, when: datetime, written: object, v: int) -> None:
     pointer = written.response.as_dict()  # type: ignore[attr-defined]
     session.store_record(
         make_record(

@@ -1,9 +1,13 @@
-"""The archive as one crawl writes to it: WARC writer, record store, catalog.
+"""The archive as one crawl writes to it: the WARC exchange, the record store, the catalog.
 
-This is the interface between the crawler and storage. The crawler calls
-:meth:`ArchiveSession.write_exchange` / :meth:`write_revisit` for every
-response and :meth:`store_record` for every article record; it asks
-:meth:`previous_capture` and :meth:`article_state` to decide what to fetch.
+This is the interface between the crawler and storage, in two parts as the
+crawl runs in two processes. The crawl process writes each fetch with
+:func:`archive_exchange` (WARC records, flushed, plus the catalog capture
+that describes them) and asks an :class:`ArchiveReader` what to fetch
+(:meth:`~ArchiveReader.article_state`, :meth:`~ArchiveReader.previous_capture`).
+The archiver process holds the one :class:`ArchiveSession`, the only writer
+of the catalog and the record store: :meth:`~ArchiveSession.add_capture` for
+every capture, :meth:`~ArchiveSession.store_record` for every article record.
 The order of writes is what makes a kill harmless: the WARC record is flushed
 first, then the JSON record is written atomically, then the catalog row is
 committed; anything a kill cuts short is re-derived by recovery.rebuild.
@@ -23,7 +27,6 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from archive.storage import catalog
@@ -137,25 +140,21 @@ class ArchiveReader:
 
 
 class ArchiveSession(ArchiveReader):
-    """Everything one crawl writes, behind a handful of methods."""
+    """Everything one crawl writes besides the WARC, behind a handful of methods."""
 
     def __init__(
         self,
         layout: ArchiveLayout,
-        writer: RotatingWarcWriter | None,
         *,
         indexer: Indexer | None = None,
-        run_id: str | None = None,
         commit_every: int = 500,
         commit_seconds: float = 2.0,
     ) -> None:
         layout.create()
         self.layout = layout
-        self.writer = writer
         self.store = JsonRecordStore(layout.records_dir)
         super().__init__(catalog.connect(layout.catalog_path))
         self.indexer = indexer
-        self.run_id = run_id
         self.commit_every = commit_every
         self.commit_seconds = commit_seconds
         self._batch_writes = 0
@@ -198,31 +197,6 @@ class ArchiveSession(ArchiveReader):
         with self._catalog_write():
             catalog.add_capture(self.conn, capture)
 
-    def _writer(self) -> RotatingWarcWriter:
-        if self.writer is None:
-            raise RuntimeError("this session has no WARC writer (another process writes the WARC)")
-        return self.writer
-
-    def write_exchange(self, exchange: HttpExchange) -> WrittenExchange:
-        """Archive a full response (and its request); index it as a capture."""
-        written, capture = archive_exchange(self._writer(), exchange)
-        self.add_capture(capture)
-        return written
-
-    def write_revisit(
-        self, exchange: HttpExchange, previous: PreviousCapture, *, not_modified: bool
-    ) -> WrittenExchange:
-        """Archive an unchanged fetch as a revisit pointing at ``previous``.
-
-        A 304 (``not_modified``) or a byte-identical payload costs a revisit
-        record with the HTTP headers, not a second copy of the page.
-        """
-        written, capture = archive_exchange(
-            self._writer(), exchange, revisit_of=previous, not_modified=not_modified
-        )
-        self.add_capture(capture)
-        return written
-
     def store_record(
         self, record: Mapping[str, Any], *, record_json: str | None = None
     ) -> tuple[StoredVersion, catalog.PutResult]:
@@ -253,9 +227,7 @@ class ArchiveSession(ArchiveReader):
         with self._catalog_write():
             catalog.mark_checked(self.conn, url, when)
 
-    def close(self) -> Path | None:
-        """Close the WARC being written (renaming it), commit and close the catalog."""
-        closed = self.writer.close() if self.writer is not None else None
+    def close(self) -> None:
+        """Commit what is batched and close the catalog."""
         self.commit()
         self.conn.close()
-        return closed
