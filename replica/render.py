@@ -1,4 +1,4 @@
-"""HTML of the replica's pages, in the family of 博达 VSB templates described in vsb-site.md.
+"""HTML of the replica's pages, in the 博达 VSB template family of docs/vsb-templates.md.
 
 Pure functions of the model objects: the same article renders to the same
 bytes every time. Page skeletons live in `replica/templates/*.html`
@@ -31,7 +31,7 @@ from replica.model import (
 OWNER = 1712346109  # the VSB site owner id printed in counters and download links
 COLUMN_NAME = "国关要闻"
 
-# Body container id per template (vsb-site.md lists these forms).
+# Body container id per template (docs/vsb-templates.md lists these forms).
 CONTENT_IDS: dict[str, str] = {
     "arc": "vsb_content",
     "intro": "vsb_content_2",

@@ -1,7 +1,7 @@
 """A deterministic replica of the 国关要闻 column on a 博达 VSB site (no network here).
 
 `ReplicaSite` generates the column from a seed, renders it in the VSB template
-family of vsb-site.md, answers HTTP-like requests through `respond`, and gives
+family of docs/vsb-templates.md, answers HTTP-like requests through `respond`, and gives
 the ground-truth record of every article through `expected_record`. The
 pages are written independently of our extractor, so measuring the extractor
 against `expected_record` is a fair test.
