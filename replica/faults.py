@@ -75,7 +75,7 @@ class FaultyResponse(Response):
         return self
 
 
-class ReplicaSite(Protocol):
+class SiteView(Protocol):
     """What fault plans need of the site they spoil (``replica.site.ReplicaSite`` has it).
 
     A protocol, not an import: the site imports this module to consult its faults.
@@ -100,7 +100,7 @@ class ReplicaSite(Protocol):
 class Faults(Protocol):
     """Hooks consulted by `ReplicaSite` (`bind` once, the others for every request)."""
 
-    def bind(self, site: ReplicaSite) -> None:
+    def bind(self, site: SiteView) -> None:
         """Called once by the site at the end of its construction."""
         ...
 
@@ -116,7 +116,7 @@ class Faults(Protocol):
 class NoFaults:
     """The default: the site answers every request faithfully."""
 
-    def bind(self, site: ReplicaSite) -> None:
+    def bind(self, site: SiteView) -> None:
         return None
 
     def before(self, request: Request) -> Response | None:
@@ -237,7 +237,7 @@ class FaultPlan:
         self.offsite_url = offsite_url
         self._lock = threading.Lock()
         self._attempts: dict[str, int] = {}
-        self._site: ReplicaSite | None = None
+        self._site: SiteView | None = None
         self._by_path: dict[str, Fault] = {}  # article path as linked -> fault
         self._private: dict[str, str] = {}  # /private/... -> real article path
         self._robots_ids: set[int] = set()
@@ -248,7 +248,7 @@ class FaultPlan:
 
     # --- planning ---------------------------------------------------------------------
 
-    def plan(self, site: ReplicaSite) -> list[Fault]:
+    def plan(self, site: SiteView) -> list[Fault]:
         """The faults this plan puts on `site`, in kind order (pure; same answer every call)."""
         rng = random.Random(self.seed)
         candidates = sorted(a.news_id for a in site.articles if not a.is_seed)
@@ -270,11 +270,11 @@ class FaultPlan:
         faults.sort(key=lambda f: (list(ARTICLE_FAULTS).index(f.kind), f.path))
         return faults
 
-    def self_link_path(self, site: ReplicaSite) -> str:
+    def self_link_path(self, site: SiteView) -> str:
         """The listing page whose pager links to itself."""
         return site.page_path(min(2, site.n_pages))
 
-    def expected_outcomes(self, site: ReplicaSite, run: int = 1) -> dict[str, str]:
+    def expected_outcomes(self, site: SiteView, run: int = 1) -> dict[str, str]:
         """Per faulted article path (as the listing links it): what a correct crawler ends with.
 
         `"archived"`, or `"reported:<reason>"`. `run` is which crawl of this
@@ -286,7 +286,7 @@ class FaultPlan:
             out[f.path] = ARCHIVED if f.kind == "outage" and run > 1 else f.expected
         return out
 
-    def bind(self, site: ReplicaSite) -> None:
+    def bind(self, site: SiteView) -> None:
         """Fix the plan for `site` (called by `ReplicaSite.__init__`); resets attempt counts."""
         faults = self.plan(site)
         slug = re.escape(site.column_slug)

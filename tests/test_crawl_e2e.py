@@ -8,12 +8,14 @@ import sys
 import zipfile
 from collections import Counter
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
 from archive.storage.records import validation_errors
 from archive.storage.warc import WarcPointer, iter_records, list_warcs, read_record
+from replica.model import ListingLayout
 from replica.server import ReplicaServer
 from replica.site import ReplicaSite
 from tests.conftest import Crawled, crawl, run_cli
@@ -22,7 +24,7 @@ from tests.warc_helpers import warcio_check
 pytestmark = pytest.mark.e2e
 
 
-def _exported(archive: Path, tmp_path: Path) -> list[dict]:
+def _exported(archive: Path, tmp_path: Path) -> list[dict[str, Any]]:
     out = tmp_path / "export.jsonl"
     run_cli("export", "--archive", archive, "--format", "jsonl", "-o", out)
     return [json.loads(line) for line in out.read_text("utf-8").splitlines()]
@@ -154,7 +156,9 @@ def test_verify_replay_and_wacz_on_the_crawled_archive(crawled: Crawled, tmp_pat
 
 
 @pytest.mark.parametrize("layout", ["classic", "summary"])
-def test_other_listing_layouts_are_crawled_completely(tmp_path: Path, layout: str) -> None:
+def test_other_listing_layouts_are_crawled_completely(
+    tmp_path: Path, layout: ListingLayout
+) -> None:
     site = ReplicaSite(listing_layout=layout)
     archive = tmp_path / "archive"
     with ReplicaServer(site) as server:
@@ -205,7 +209,7 @@ def test_records_are_the_same_whichever_process_parses_them(
     log = _scrapy_crawl(crawled.server, tmp_path / "by-archiver", 2**40)
     assert "archive/parsed_in_crawl_process" not in log
 
-    def content(archive: Path) -> dict[str, dict]:
+    def content(archive: Path) -> dict[str, dict[str, Any]]:
         volatile = {"fetched_at", "warc"}
         return {
             r["url"]: {k: v for k, v in r.items() if k not in volatile}

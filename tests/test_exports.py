@@ -143,7 +143,9 @@ def test_parquet_types_in_pandas_and_duckdb(archive_dir: Path, tmp_path: Path) -
     assert list(row["first_proofreader"]) == ["王伟", "李娜"]
 
     con = duckdb.connect()
-    (count,) = con.execute("SELECT count(*) FROM read_parquet(?)", [str(out)]).fetchone()
+    counted = con.execute("SELECT count(*) FROM read_parquet(?)", [str(out)]).fetchone()
+    assert counted is not None
+    (count,) = counted
     assert count == 61
     types = dict(
         con.execute(
@@ -155,9 +157,11 @@ def test_parquet_types_in_pandas_and_duckdb(archive_dir: Path, tmp_path: Path) -
     assert types["published_at"] == "TIMESTAMP WITH TIME ZONE"
     assert types["final_reviewer"] == "VARCHAR[]"
     assert types["images"].startswith("STRUCT(")
-    (name,) = con.execute(
+    found = con.execute(
         "SELECT attachments[1].name FROM read_parquet(?) WHERE url = ?", [str(out), TRICKY["url"]]
     ).fetchone()
+    assert found is not None
+    (name,) = found
     assert name == "附件1.pdf"
 
 

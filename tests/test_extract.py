@@ -35,7 +35,8 @@ def _parse(name: str) -> dict[str, Any]:
         record = parse_article(html, INDEX[name], fetched_at=FETCHED_AT)
     except NotAnArticle as exc:
         return {"not_an_article": exc.reason}
-    return json.loads(json.dumps(record))  # what the archive would store
+    stored: dict[str, Any] = json.loads(json.dumps(record))  # what the archive would store
+    return stored
 
 
 @pytest.mark.parametrize("name", sorted(INDEX))
@@ -263,6 +264,7 @@ def test_info_line_credits() -> None:
 # --- body ---------------------------------------------------------------------------------------
 def _body(inner: str) -> tuple[str, str]:
     root = parse_html(f'<html><body><div class="v_news_content">{inner}</div></body></html>')
+    assert root is not None
     body = extract_body(root.xpath("//div")[0], "https://www.uir.edu.cn/info/1031/1.htm")
     return body.text, body.html
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -29,7 +30,9 @@ def _archived_paths(archive: Path) -> set[str]:
         conn.close()
 
 
-def _check_run(archive: Path, site: ReplicaSite, plan: FaultPlan, run: int, summary: dict) -> None:
+def _check_run(
+    archive: Path, site: ReplicaSite, plan: FaultPlan, run: int, summary: dict[str, Any]
+) -> None:
     expected = plan.expected_outcomes(site, run=run)
     archived = _archived_paths(archive)
     reported: dict[str, set[str]] = {}

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from crawler.layout_alarm import baseline_rates, layout_alarms, present_fields
-from replica.faults import Request, Response
+from replica.faults import Request, Response, SiteView
 from replica.server import ReplicaServer
 from replica.site import ReplicaSite
 from tests.conftest import crawl
@@ -22,7 +22,7 @@ class Redesign:
     def __init__(self) -> None:
         self.on = False
 
-    def bind(self, site: ReplicaSite) -> None:
+    def bind(self, site: SiteView) -> None:
         pass
 
     def before(self, request: Request) -> Response | None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from crawler.extract import ListingItem, ListingPage, merge_listing, parse_listing
+from record import ArticleRecord
 
 LISTINGS = Path(__file__).resolve().parent / "fixtures" / "listings"
 INDEX: dict[str, str] = json.loads((LISTINGS / "index.json").read_text(encoding="utf-8"))
@@ -84,7 +85,8 @@ def test_merge_listing(
     item = ListingItem(
         "https://www.uir.edu.cn/info/1031/1.htm", "标题", item_date, item_date, "article"
     )
-    merged = merge_listing(record, item, "https://www.uir.edu.cn/ggyw.htm")
+    # Only the fields merge_listing reads; the full record is tested end to end.
+    merged = merge_listing(cast(ArticleRecord, record), item, "https://www.uir.edu.cn/ggyw.htm")
     assert merged["listing"] == {
         "page_url": "https://www.uir.edu.cn/ggyw.htm",
         "title": "标题",

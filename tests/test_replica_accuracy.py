@@ -8,10 +8,12 @@ must have every field right.
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 import pytest
 
 from crawler.extract import parse_article, parse_listing
+from replica.model import ListingLayout
 from replica.site import ReplicaSite
 
 BASE = "http://127.0.0.1:8000"
@@ -28,7 +30,7 @@ def _mismatches(site: ReplicaSite) -> tuple[int, Counter[str], list[str]]:
     for article in site.articles:
         status, _, body = site.respond("GET", article.path)
         assert status == 200
-        record = parse_article(body, BASE + article.path)
+        record: dict[str, Any] = dict(parse_article(body, BASE + article.path))
         expected = site.expected_record(article, BASE)
         pages += 1
         bad = [f for f in FIELDS if record[f] != expected[f]]
@@ -58,7 +60,7 @@ def test_column_name_from_breadcrumb() -> None:
 
 
 @pytest.mark.parametrize("layout", ["modern", "classic", "summary", "table"])
-def test_every_listing_layout_yields_every_item_and_the_next_page(layout: str) -> None:
+def test_every_listing_layout_yields_every_item_and_the_next_page(layout: ListingLayout) -> None:
     site = ReplicaSite(listing_layout=layout)
     found: dict[str, tuple[str | None, str | None]] = {}
     url: str | None = BASE + site.start_path

@@ -26,6 +26,7 @@ from replica.faults import (
     FaultPlan,
     FaultyResponse,
     NoFaults,
+    Request,
     Response,
 )
 from replica.server import ReplicaServer
@@ -134,9 +135,7 @@ def test_other_pages_are_untouched() -> None:
     assert isinstance(NoFaults().after(*_dummy()), Response)
 
 
-def _dummy() -> tuple[object, Response]:
-    from replica.faults import Request
-
+def _dummy() -> tuple[Request, Response]:
     return Request("GET", "/", {}), Response(200, {}, b"")
 
 

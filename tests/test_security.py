@@ -15,7 +15,7 @@ from archive.storage.warc import (
     read_record,
     resolve_warc_path,
 )
-from replica.faults import Request, Response
+from replica.faults import Request, Response, SiteView
 from replica.server import ReplicaServer
 from replica.site import ReplicaSite
 from tests.conftest import crawl, run_cli
@@ -85,7 +85,7 @@ def test_atomic_write_never_leaves_a_half_file(tmp_path: Path) -> None:
 class SetsCookies:
     """A replica that hands out a session cookie with every answer."""
 
-    def bind(self, site: ReplicaSite) -> None:
+    def bind(self, site: SiteView) -> None:
         pass
 
     def before(self, request: Request) -> Response | None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from crawler.extract import parse_view_count, view_count_url
-from replica.faults import Request, Response
+from replica.faults import Request, Response, SiteView
 from replica.server import ReplicaServer
 from replica.site import ReplicaSite
 from tests.conftest import crawl
@@ -17,7 +17,7 @@ from tests.conftest import crawl
 class AllowCounters:
     """Serves a robots.txt that lets crawlers read the view counter."""
 
-    def bind(self, site: ReplicaSite) -> None:
+    def bind(self, site: SiteView) -> None:
         pass
 
     def before(self, request: Request) -> Response | None:
