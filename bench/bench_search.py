@@ -39,7 +39,7 @@ from archive.research.search import (  # noqa: E402
     search,
 )
 from archive.storage import catalog  # noqa: E402 - after the sys.path line above
-from tests.records_factory import NAMES, random_records  # noqa: E402
+from tests.helpers.records import NAMES, random_records  # noqa: E402
 
 # (query, filters) - fixed, so runs are comparable.
 QUERIES: list[tuple[str, dict[str, Any]]] = [

@@ -1,17 +1,10 @@
-"""The sorted CDXJ index: built by cdxj-indexer, merged incrementally, binary-searched.
-
-:func:`build_archive` (also used by test_replay, test_wacz, test_verify and
-test_replay_pywb) writes a real archive through ArchiveSession: responses,
-a 304 revisit, an identical-payload revisit, a changed article, a 404.
-"""
+"""The sorted CDXJ index: built by cdxj-indexer, merged incrementally, binary-searched."""
 
 from __future__ import annotations
 
-import gzip
 import io
 import json
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,184 +13,22 @@ from cdxj_indexer.main import write_cdx_index
 from archive.replay import cdxj
 from archive.replay.cdxj import CdxjEntry, index_path, lookup, update_index, url_key
 from archive.storage.layout import ArchiveLayout
-from archive.storage.session import ArchiveSession, PreviousCapture, archive_exchange
 from archive.storage.warc import (
-    NOTES_SUFFIX,
     OPEN_SUFFIX,
-    HttpExchange,
     RotatingWarcWriter,
-    WrittenExchange,
     list_warcs,
 )
-from tests.records_factory import make_record
-
-BASE = "http://127.0.0.1:8000"
-T0 = datetime(2025, 7, 14, 8, 0, 0, tzinfo=UTC)
-T1 = T0 + timedelta(days=1)
-T2 = T0 + timedelta(days=2)
-
-
-def article_url(i: int) -> str:
-    return f"{BASE}/info/1031/{10000 + i}.htm"
-
-
-def page(i: int, version: int = 1) -> bytes:
-    return (
-        f"<html><head><title>测试新闻 {i}</title></head><body>"
-        f"<h1>测试新闻 {i}</h1><p>正文第{i}篇，第{version}版。</p>"
-        + "<p>段落</p>" * 40
-        + "</body></html>"
-    ).encode()
-
-
-@dataclass
-class Built:
-    """A synthetic archive and what a reader should find in it."""
-
-    layout: ArchiveLayout
-    served: dict[tuple[str, datetime], bytes] = field(default_factory=dict)
-    gzip_url: str = article_url(0)
-    not_modified_url: str = article_url(0)  # 304 revisit at T1
-    identical_url: str = article_url(1)  # identical-payload revisit at T1
-    changed_url: str = article_url(2)  # new version at T2
-    missing_url: str = f"{BASE}/info/1031/gone.htm"  # a 404 at T0
-    articles: int = 0
-
-
-def _exchange(
-    url: str,
-    when: datetime,
-    body: bytes,
-    *,
-    status: int = 200,
-    gzip_body: bool = False,
-    etag: str | None = None,
-) -> HttpExchange:
-    headers = [("Content-Type", "text/html; charset=utf-8")]
-    if etag:
-        headers.append(("ETag", etag))
-    wire = body
-    if gzip_body:
-        wire = gzip.compress(body, mtime=0)
-        headers.append(("Content-Encoding", "gzip"))
-    headers.append(("Content-Length", str(len(wire))))
-    return HttpExchange(
-        url=url,
-        method="GET",
-        request_headers=[("User-Agent", "uir-news-test"), ("Accept-Encoding", "gzip")],
-        status=status,
-        response_headers=headers,
-        response_body=wire,
-        fetched_at=when,
-    )
-
-
-@dataclass
-class _Crawl:
-    """One crawl's two writers, as in production: the WARC writer and the catalog session."""
-
-    writer: RotatingWarcWriter
-    session: ArchiveSession
-
-    def write_exchange(self, exchange: HttpExchange) -> WrittenExchange:
-        written, capture = archive_exchange(self.writer, exchange)
-        self.session.add_capture(capture)
-        return written
-
-    def write_revisit(
-        self, exchange: HttpExchange, previous: PreviousCapture, *, not_modified: bool
-    ) -> WrittenExchange:
-        written, capture = archive_exchange(
-            self.writer, exchange, revisit_of=previous, not_modified=not_modified
-        )
-        self.session.add_capture(capture)
-        return written
-
-    def previous_capture(self, url: str) -> PreviousCapture | None:
-        return self.session.previous_capture(url)
-
-    def mark_unchanged(self, url: str, when: str) -> None:
-        self.session.mark_unchanged(url, when)
-
-    def store_record(self, record: dict[str, object]) -> None:
-        self.session.store_record(record)
-
-    def close(self) -> None:
-        self.writer.close()
-        self.session.close()
-
-
-def _session(layout: ArchiveLayout, when: datetime, max_size: int) -> _Crawl:
-    writer = RotatingWarcWriter(
-        layout.warc_dir,
-        max_size=max_size,
-        clock=lambda: when,
-        index_notes_dir=layout.index_notes_dir,
-    )
-    return _Crawl(writer, ArchiveSession(layout))
-
-
-def _store(session: _Crawl, i: int, when: datetime, written: object, v: int) -> None:
-    pointer = written.response.as_dict()  # type: ignore[attr-defined]
-    session.store_record(
-        make_record(
-            i,
-            url=article_url(i),
-            title=f"测试新闻 {i}",
-            body_text=f"正文第{i}篇，第{v}版。",
-            fetched_at=when.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            warc=pointer,
-        )
-    )
-
-
-def build_archive(root: Path, *, articles: int = 4, max_size: int = 4000) -> Built:
-    """Three crawls (T0, T1, T2) of ``articles`` articles into ``root``, indexed."""
-    layout = ArchiveLayout(root)
-    built = Built(layout, articles=articles)
-
-    session = _session(layout, T0, max_size)
-    for i in range(articles):
-        body = page(i)
-        written = session.write_exchange(
-            _exchange(article_url(i), T0, body, gzip_body=(i == 0), etag=f'"v1-{i}"')
-        )
-        built.served[(article_url(i), T0)] = body
-        _store(session, i, T0, written, 1)
-    session.write_exchange(_exchange(built.missing_url, T0, b"not found", status=404))
-    built.served[(built.missing_url, T0)] = b"not found"
-    session.close()
-
-    session = _session(layout, T1, max_size)
-    previous = session.previous_capture(built.not_modified_url)
-    assert previous is not None
-    session.write_revisit(
-        _exchange(built.not_modified_url, T1, b"", status=304, etag='"v1-0"'),
-        previous,
-        not_modified=True,
-    )
-    session.mark_unchanged(built.not_modified_url, T1.isoformat())
-    built.served[(built.not_modified_url, T1)] = page(0)
-    previous = session.previous_capture(built.identical_url)
-    assert previous is not None
-    session.write_revisit(
-        _exchange(built.identical_url, T1, page(1), etag='"v1-1"'), previous, not_modified=False
-    )
-    built.served[(built.identical_url, T1)] = page(1)
-    session.close()
-
-    session = _session(layout, T2, max_size)
-    written = session.write_exchange(_exchange(built.changed_url, T2, page(2, 2), etag='"v2-2"'))
-    built.served[(built.changed_url, T2)] = page(2, 2)
-    _store(session, 2, T2, written, 2)
-    session.close()
-
-    # The writer noted every file's index lines; the update uses and drops them.
-    noted = sorted(p.name for p in layout.index_notes_dir.iterdir())
-    assert noted == sorted(p.name + NOTES_SUFFIX for p in list_warcs(layout.warc_dir))
-    update_index(layout)
-    assert not list(layout.index_notes_dir.iterdir())
-    return built
+from tests.helpers.synthetic_archive import (
+    BASE,
+    T0,
+    T1,
+    T2,
+    Built,
+    article_url,
+    exchange,
+    open_crawl,
+    page,
+)
 
 
 def index_lines(layout: ArchiveLayout) -> list[bytes]:
@@ -226,9 +57,9 @@ def test_index_is_the_library_output_sorted_in_byte_order(built: Built) -> None:
 def test_notes_that_do_not_fit_the_file_are_not_trusted(tmp_path: Path) -> None:
     layout = ArchiveLayout(tmp_path)
     layout.create()
-    session = _session(layout, T0, 100_000)
+    session = open_crawl(layout, T0, 100_000)
     for i in range(3):
-        session.write_exchange(_exchange(article_url(i), T0, page(i)))
+        session.write_exchange(exchange(article_url(i), T0, page(i)))
     session.close()
     (notes,) = layout.index_notes_dir.iterdir()
     # A note with a wrong offset, for a file of another size (as if the file
@@ -245,8 +76,8 @@ def test_update_indexes_only_new_files_and_matches_a_full_rebuild(built: Built) 
     noop = update_index(layout)
     assert noop.files_indexed == 0 and noop.lines_added == 0 and noop.lines_total == 8
 
-    session = _session(layout, T2 + timedelta(days=1), 100_000)
-    session.write_exchange(_exchange(article_url(7), T2 + timedelta(days=1), page(7)))
+    session = open_crawl(layout, T2 + timedelta(days=1), 100_000)
+    session.write_exchange(exchange(article_url(7), T2 + timedelta(days=1), page(7)))
     session.close()
     stats = update_index(layout)
     assert stats.files_indexed == 1 and stats.lines_added == 1 and stats.lines_total == 9
@@ -261,7 +92,7 @@ def test_update_indexes_only_new_files_and_matches_a_full_rebuild(built: Built) 
 def test_open_files_are_left_out_until_closed(built: Built) -> None:
     layout = built.layout
     writer = RotatingWarcWriter(layout.warc_dir, clock=lambda: T2)
-    writer.write_exchange(_exchange(article_url(8), T2, page(8)))
+    writer.write_exchange(exchange(article_url(8), T2, page(8)))
     assert list(layout.warc_dir.glob("*" + OPEN_SUFFIX))
     assert update_index(layout).files_indexed == 0
     assert lookup(layout, article_url(8)) == []
@@ -274,8 +105,8 @@ def test_kill_between_index_and_manifest_does_not_duplicate(built: Built) -> Non
     layout = built.layout
     manifest = cdxj.manifest_path(layout)
     old_manifest = manifest.read_bytes()
-    session = _session(layout, T2 + timedelta(days=1), 100_000)
-    session.write_exchange(_exchange(article_url(9), T2 + timedelta(days=1), page(9)))
+    session = open_crawl(layout, T2 + timedelta(days=1), 100_000)
+    session.write_exchange(exchange(article_url(9), T2 + timedelta(days=1), page(9)))
     session.close()
     update_index(layout)
     after = index_lines(layout)
@@ -288,8 +119,8 @@ def test_kill_between_index_and_manifest_does_not_duplicate(built: Built) -> Non
 def test_failed_update_leaves_the_old_index(built: Built, monkeypatch: pytest.MonkeyPatch) -> None:
     layout = built.layout
     before = index_path(layout).read_bytes()
-    session = _session(layout, T2 + timedelta(days=1), 100_000)
-    session.write_exchange(_exchange(article_url(9), T2 + timedelta(days=1), page(9)))
+    session = open_crawl(layout, T2 + timedelta(days=1), 100_000)
+    session.write_exchange(exchange(article_url(9), T2 + timedelta(days=1), page(9)))
     session.close()
 
     def killed(*args: object) -> int:
@@ -379,9 +210,9 @@ def test_notes_are_sorted_in_bounded_runs_and_merged(
     monkeypatch.setattr(cdxj, "_NOTES_RUN", 2)
     layout = ArchiveLayout(tmp_path)
     layout.create()
-    session = _session(layout, T0, 100_000)
+    session = open_crawl(layout, T0, 100_000)
     for i in (5, 3, 9, 1, 7):
-        session.write_exchange(_exchange(article_url(i), T0, page(i)))
+        session.write_exchange(exchange(article_url(i), T0, page(i)))
     session.close()
     stats = update_index(layout)
     assert stats.lines_added == 5

@@ -18,8 +18,8 @@ from archive.storage.warc import WarcPointer, iter_records, list_warcs, read_rec
 from replica.model import ListingLayout
 from replica.server import ReplicaServer
 from replica.site import ReplicaSite
-from tests.conftest import Crawled, crawl, run_cli
-from tests.warc_helpers import warcio_check
+from tests.helpers.cli import Crawled, crawl, run_cli
+from tests.helpers.warc import warcio_check
 
 pytestmark = pytest.mark.e2e
 

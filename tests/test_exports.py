@@ -17,7 +17,7 @@ from archive.research.output import atomic_output
 from archive.research.search import ensure_search_schema, index_article
 from archive.storage import catalog
 from crawler.cli import main
-from tests.records_factory import make_record, random_records
+from tests.helpers.records import make_record, random_records
 
 TRICKY = make_record(
     7001,

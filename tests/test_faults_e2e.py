@@ -17,7 +17,7 @@ from archive.storage.verify import verify
 from replica.faults import ARCHIVED, FaultPlan
 from replica.server import ReplicaServer
 from replica.site import ReplicaSite
-from tests.conftest import crawl
+from tests.helpers.cli import crawl
 
 pytestmark = pytest.mark.e2e
 

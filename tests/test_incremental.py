@@ -18,8 +18,8 @@ from archive.storage.layout import ArchiveLayout
 from archive.storage.verify import verify
 from archive.storage.warc import WarcPointer, iter_records, list_warcs, read_record
 from replica.server import ReplicaServer
-from tests.conftest import REPO, crawl
-from tests.warc_helpers import warcio_check
+from tests.helpers.cli import REPO, crawl
+from tests.helpers.warc import warcio_check
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,7 @@ from crawler.layout_alarm import baseline_rates, layout_alarms, present_fields
 from replica.faults import Request, Response, SiteView
 from replica.server import ReplicaServer
 from replica.site import ReplicaSite
-from tests.conftest import crawl
+from tests.helpers.cli import crawl
 
 _DATE = re.compile(rb"\d{4}(?:-|\xe5\xb9\xb4)\d{2}(?:-|\xe6\x9c\x88)\d{2}(?:\xe6\x97\xa5)?")
 

@@ -10,7 +10,7 @@ from archive.storage import catalog
 from archive.storage.layout import ArchiveLayout
 from archive.storage.recovery import complete_members_end, rebuild, repair_open_warcs
 from archive.storage.warc import OPEN_SUFFIX, HttpExchange, RotatingWarcWriter, iter_records
-from tests.warc_helpers import warcio_check
+from tests.helpers.warc import warcio_check
 
 
 def _exchange(n: int) -> HttpExchange:

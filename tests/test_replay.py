@@ -10,8 +10,8 @@ import pytest
 
 from archive.replay.cdxj import index_path, lookup
 from archive.replay.playback import NotArchived, RevisitUnresolved, parse_when, replay
-from tests.conftest import run_maintenance
-from tests.test_cdxj import T0, T1, T2, Built, page
+from tests.helpers.cli import run_in_process
+from tests.helpers.synthetic_archive import T0, T1, T2, Built, page
 
 
 def test_latest_capture_is_the_default(built: Built) -> None:
@@ -106,7 +106,7 @@ def test_parse_when_rejects(text: str) -> None:
 
 def test_cli_writes_the_body_to_a_file(built: Built, tmp_path: Path) -> None:
     out = tmp_path / "page.html"
-    code = run_maintenance(
+    code = run_in_process(
         "replay", built.changed_url, "--at", "2025-07-14", "-o", str(out),
         "--archive", str(built.layout.root),
     )  # fmt: skip
@@ -115,20 +115,20 @@ def test_cli_writes_the_body_to_a_file(built: Built, tmp_path: Path) -> None:
 
 
 def test_cli_writes_to_stdout(built: Built, capfdbinary: pytest.CaptureFixture[bytes]) -> None:
-    assert run_maintenance("replay", built.identical_url, "--archive", str(built.layout.root)) == 0
+    assert run_in_process("replay", built.identical_url, "--archive", str(built.layout.root)) == 0
     captured = capfdbinary.readouterr()
     assert captured.out == page(1)
     assert b"revisit resolved" in captured.err
 
 
 def test_cli_unknown_url_exits_1(built: Built, capsys: pytest.CaptureFixture[str]) -> None:
-    code = run_maintenance("replay", "http://example.org/x", "--archive", str(built.layout.root))
+    code = run_in_process("replay", "http://example.org/x", "--archive", str(built.layout.root))
     assert code == 1
     assert "not in the archive" in capsys.readouterr().err
 
 
 def test_cli_bad_date_is_a_usage_error(built: Built, capsys: pytest.CaptureFixture[str]) -> None:
-    code = run_maintenance(
+    code = run_in_process(
         "replay", built.changed_url, "--at", "soon", "--archive", str(built.layout.root)
     )
     assert code == 2
@@ -138,7 +138,7 @@ def test_cli_bad_date_is_a_usage_error(built: Built, capsys: pytest.CaptureFixtu
 def test_cli_no_archive_is_a_usage_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = run_maintenance("replay", "http://x/", "--archive", str(tmp_path / "none"))
+    code = run_in_process("replay", "http://x/", "--archive", str(tmp_path / "none"))
     assert code == 2
     assert "no archive" in capsys.readouterr().err
 
@@ -148,7 +148,7 @@ def test_cli_catches_up_a_stale_index(built: Built, tmp_path: Path) -> None:
     index_path(built.layout).unlink()
     out = tmp_path / "page.html"
     assert (
-        run_maintenance(
+        run_in_process(
             "replay", built.changed_url, "-o", str(out), "--archive", str(built.layout.root)
         )
         == 0

@@ -21,7 +21,7 @@ import pytest
 
 from archive.replay.cdxj import index_path
 from archive.replay.playback import replay
-from tests.test_cdxj import T0, T1, Built, build_archive, page
+from tests.helpers.synthetic_archive import T0, T1, Built, build_archive, page
 
 WAYBACK = Path(sys.executable).with_name("wayback")
 COLLECTION = "uir"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from replica.site import ReplicaSite
-from tests.conftest import Crawled, run_cli
+from tests.helpers.cli import Crawled, run_cli
 
 pytestmark = pytest.mark.e2e
 

@@ -22,7 +22,7 @@ from archive.research.search import (
     search,
 )
 from archive.storage import catalog
-from tests.records_factory import make_record, random_records
+from tests.helpers.records import make_record, random_records
 
 SPECIAL = [
     # A bigram phrase must not run across punctuation or a paragraph break.

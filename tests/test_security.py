@@ -18,7 +18,7 @@ from archive.storage.warc import (
 from replica.faults import Request, Response, SiteView
 from replica.server import ReplicaServer
 from replica.site import ReplicaSite
-from tests.conftest import crawl, run_cli
+from tests.helpers.cli import crawl, run_cli
 
 HOSTILE = [
     "../../etc/passwd",

@@ -15,7 +15,7 @@ import pytest
 from archive.research.search import ensure_search_schema, index_article
 from archive.research.serve import TABLES, metadata, serving
 from archive.storage import catalog
-from tests.records_factory import make_record, random_records
+from tests.helpers.records import make_record, random_records
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -18,7 +18,7 @@ from archive.storage import catalog
 from archive.storage.layout import ArchiveLayout
 from archive.storage.warc import HttpExchange, RotatingWarcWriter
 from crawler.cli import main
-from tests.records_factory import make_record, random_records
+from tests.helpers.records import make_record, random_records
 
 EVIL = (
     b"<html><head><meta http-equiv='refresh' content='0;url=https://evil'>"

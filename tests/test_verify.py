@@ -12,8 +12,8 @@ import pytest
 from archive.storage.record_store import record_files
 from archive.storage.verify import verify
 from archive.storage.warc import OPEN_SUFFIX, iter_records, list_warcs
-from tests.conftest import run_maintenance
-from tests.test_cdxj import Built
+from tests.helpers.cli import run_in_process
+from tests.helpers.synthetic_archive import Built
 
 
 def _recompressed_with_flipped_payload(path: Path, offset: int, length: int) -> None:
@@ -110,14 +110,14 @@ def test_truncated_warc_is_reported_not_raised(built: Built) -> None:
 
 
 def test_cli_exit_codes(built: Built, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run_maintenance("verify", "--archive", str(built.layout.root)) == 0
+    assert run_in_process("verify", "--archive", str(built.layout.root)) == 0
     out = capsys.readouterr().out
     assert out.startswith("verify: OK ") and out.count("\n") == 1
     conn = sqlite3.connect(built.layout.catalog_path)
     with conn:
         conn.execute("UPDATE versions SET warc_offset = 0")
     conn.close()
-    assert run_maintenance("verify", "-v", "--archive", str(built.layout.root)) == 1
+    assert run_in_process("verify", "-v", "--archive", str(built.layout.root)) == 1
     captured = capsys.readouterr()
     assert captured.out.startswith("verify: FAILED 5 problems (first: version ")
     assert captured.err.count("\n") == 5
@@ -130,7 +130,7 @@ def test_rebuild_repairs_rebuilds_and_reindexes(
     last = list_warcs(layout.warc_dir)[-1]
     last.rename(last.with_name(last.name + OPEN_SUFFIX))  # as a killed run leaves it
     layout.catalog_path.unlink()
-    assert run_maintenance("rebuild", "--archive", str(layout.root)) == 0
+    assert run_in_process("rebuild", "--archive", str(layout.root)) == 0
     assert "rebuilt catalog:" in capsys.readouterr().out
     assert verify(layout).ok
 
@@ -141,12 +141,12 @@ def test_rebuild_refuses_while_a_run_holds_the_lock(
     from archive.storage.lock import ArchiveLock
 
     with ArchiveLock(built.layout.lock_path):
-        assert run_maintenance("rebuild", "--archive", str(built.layout.root)) == 4
+        assert run_in_process("rebuild", "--archive", str(built.layout.root)) == 4
     assert "not rebuilding" in capsys.readouterr().err
 
 
 def test_index_command(built: Built, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run_maintenance("index", "--archive", str(built.layout.root)) == 0
+    assert run_in_process("index", "--archive", str(built.layout.root)) == 0
     assert capsys.readouterr().out.startswith("index: 0 new WARC file(s), +0 lines, 8 lines")
-    assert run_maintenance("index", "--rebuild", "--archive", str(built.layout.root)) == 0
+    assert run_in_process("index", "--rebuild", "--archive", str(built.layout.root)) == 0
     assert "(rebuilt)" in capsys.readouterr().out

@@ -11,7 +11,7 @@ from crawler.extract import parse_view_count, view_count_url
 from replica.faults import Request, Response, SiteView
 from replica.server import ReplicaServer
 from replica.site import ReplicaSite
-from tests.conftest import crawl
+from tests.helpers.cli import crawl
 
 
 class AllowCounters:

@@ -18,7 +18,7 @@ from archive.storage.layout import ArchiveLayout
 from archive.storage.warc import list_warcs
 from crawler.cli.errors import UsageError
 from crawler.cli.research import cmd_export_wacz
-from tests.test_cdxj import Built, build_archive
+from tests.helpers.synthetic_archive import Built, build_archive
 
 
 @pytest.fixture(scope="module")

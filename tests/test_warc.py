@@ -23,7 +23,7 @@ from archive.storage.warc import (
     read_record,
     resolve_warc_path,
 )
-from tests.warc_helpers import warcio_check
+from tests.helpers.warc import warcio_check
 
 WHEN = datetime(2025, 7, 14, 8, 30, 0, tzinfo=UTC)
 

@@ -1,0 +1,1 @@
+"""What several test modules share: records, synthetic archives, WARC checks, running the CLI."""
