@@ -19,8 +19,42 @@ import unicodedata
 from pathlib import Path
 from typing import IO, Any
 
-from archive.research.filters import REVIEW_ROLES, FilterError, Filters, date_bound
+from archive.replay.wacz import WaczExportError
+from archive.replay.wacz import export_wacz as build_wacz
+from archive.research.export import (
+    COLUMNS,
+    FORMATS,
+    ExportError,
+    sanitize_html,
+    select_columns,
+    write_csv,
+    write_jsonl,
+    write_parquet,
+)
+from archive.research.filters import (
+    REVIEW_ROLES,
+    FilterError,
+    Filters,
+    article_captures,
+    article_versions,
+    date_bound,
+    iter_articles,
+    resolve_article,
+    version_changes,
+)
+from archive.research.output import atomic_output
+from archive.research.search import (
+    QUERY_HELP,
+    QueryError,
+    compile_query,
+    ensure_search_schema,
+    reindex_all,
+    search,
+)
+from archive.research.stats import compute_stats, format_stats, plot_stats
+from archive.storage import catalog
 from archive.storage.layout import ArchiveLayout
+from archive.storage.warc import WarcPointer, read_record
 from crawler.cli.errors import UsageError
 from crawler.cli.options import add_archive_argument, catalogued_archive, existing_archive, warn
 from crawler.run import ExitCode
@@ -56,18 +90,16 @@ def _filters(args: argparse.Namespace) -> Filters:
 
 def open_catalog(layout: ArchiveLayout) -> sqlite3.Connection:
     """The catalog with up-to-date search tables (indexes it first if it never was)."""
-    from archive.research import search
-    from archive.storage import catalog
 
     conn = catalog.connect(layout.catalog_path)
-    search.ensure_search_schema(conn)
+    ensure_search_schema(conn)
     indexed = conn.execute("SELECT count(*) FROM search_text").fetchone()[0]
     current = conn.execute(
         "SELECT count(*) FROM articles WHERE current_version_id IS NOT NULL"
     ).fetchone()[0]
     if indexed != current:
         print(f"uir-news: indexing {current} articles for search…", file=sys.stderr)
-        search.reindex_all(conn)
+        reindex_all(conn)
     return conn
 
 
@@ -97,7 +129,6 @@ def _fit(text: str, width: int) -> str:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from archive.research.search import QueryError, search
 
     query = " ".join(args.query)
     if args.limit < 0:
@@ -139,15 +170,6 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from archive.research.export import sanitize_html
-    from archive.research.filters import (
-        article_captures,
-        article_versions,
-        resolve_article,
-        version_changes,
-    )
-    from archive.research.output import atomic_output
-    from archive.storage.warc import WarcPointer, read_record
 
     layout = catalogued_archive(args)
     conn = open_catalog(layout)
@@ -273,7 +295,6 @@ def _print_article(
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from archive.research.stats import compute_stats, format_stats, plot_stats
 
     filters = _filters(args)
     conn = open_catalog(catalogued_archive(args))
@@ -298,8 +319,6 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 def cmd_export_wacz(args: argparse.Namespace) -> int:
     """``uir-news export --format wacz -o FILE``: needs a file, a WACZ is a zip."""
-    from archive.replay.wacz import WaczExportError
-    from archive.replay.wacz import export_wacz as build_wacz
 
     output = getattr(args, "output", None)
     if not output or output == "-":
@@ -324,16 +343,6 @@ def cmd_export_wacz(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     if args.format == "wacz":
         return cmd_export_wacz(args)
-    from archive.research.export import (
-        ExportError,
-        select_columns,
-        write_csv,
-        write_jsonl,
-        write_parquet,
-    )
-    from archive.research.filters import iter_articles
-    from archive.research.output import atomic_output
-    from archive.research.search import QueryError, compile_query
 
     filters = _filters(args)
     try:
@@ -378,7 +387,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from archive.research.serve import serve
+    from archive.research.serve import serve  # Datasette and uvicorn: only `serve` needs them
 
     if not 0 < args.port < 65536:
         raise UsageError(f"--port must be 1-65535, got {args.port}")
@@ -398,8 +407,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def add_commands(sub: Any) -> None:
     """Register search, show, stats, export and serve on ``sub`` (argparse subparsers)."""
-    from archive.research.export import COLUMNS, FORMATS
-    from archive.research.search import QUERY_HELP
 
     search = sub.add_parser(
         "search",
