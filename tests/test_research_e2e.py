@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from replica.site import ReplicaSite
-from tests.helpers.cli import Crawled, run_cli
+from tests.helpers.cli import REPO, Crawled, run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -85,3 +87,41 @@ def test_csv_export_reads_back_intact(crawled: Crawled, tmp_path: Path) -> None:
     assert row["title"].startswith("强基固本")
     assert row["body_text"] == seed.body_text  # newlines and commas intact
     assert "、".join(seed.reviewers["first_proofreader"]) in row.values()
+
+
+def test_unquoted_minus_term_negates_on_the_command_line(crawled: Crawled) -> None:
+    with_not = _search(crawled, "学院", "NOT", "招生")
+    assert with_not, "the replica should have 学院 articles without 招生"
+    assert _search(crawled, "学院", "-招生") == with_not
+    assert _search(crawled, "学院 -招生") == with_not
+    assert _search(crawled, "学院") - with_not == _search(crawled, "学院", "招生")
+
+
+@pytest.mark.parametrize(
+    ("command", "statuses"),
+    [
+        (["search", "学院", "--limit", "0"], {141}),
+        (["export", "--format", "jsonl", "-o", "-"], {141}),
+        (["export", "--format", "csv"], {141}),
+        # Short enough to fit the pipe's buffer: it may finish before the reader leaves.
+        (["stats"], {0, 141}),
+    ],
+)
+def test_a_reader_that_stops_early_is_not_an_error(
+    crawled: Crawled, command: list[str], statuses: set[int]
+) -> None:
+    """`uir-news ... | head -1`: no traceback, the SIGPIPE exit status, the archive untouched."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "crawler.cli", *command, "--archive", str(crawled.archive)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline()  # one line, then the reader goes away
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) in statuses, stderr
+    assert "Traceback" not in stderr
+    assert "BrokenPipeError" not in stderr

@@ -130,6 +130,16 @@ def test_boolean_operators(corpus: Any) -> None:
     assert urls(conn, '论坛 NOT "党建，"') == c - scan(records, "党建，")
 
 
+def test_leading_minus_is_not(corpus: Any) -> None:
+    conn, records = corpus
+    a, b, c = scan(records, "党建"), scan(records, "校长"), scan(records, "论坛")
+    assert urls(conn, "党建 -校长") == a - b
+    assert urls(conn, "论坛 -(党建 OR 校长)") == c - (a | b)
+    assert urls(conn, '论坛 -"党建，"') == c - scan(records, "党建，")
+    # A hyphen inside a word is part of it, not a negation.
+    assert urls(conn, "党建-校长") == scan(records, "党建-校长")
+
+
 def test_reviewer_role_credit_date_and_attachment_filters(corpus: Any) -> None:
     conn, records = corpus
     name = records[0]["reviewers"]["final_reviewer"][0]
@@ -181,6 +191,8 @@ def test_ranking_limit_and_snippet(corpus: Any) -> None:
         '"党建',
         "NOT",
         "NOT 党建",
+        "-党建",
+        "党建 -",
         "党建 OR",
         "AND 党建",
         "()",

@@ -53,6 +53,7 @@ Query syntax:
   "国际 关系"        a phrase, matched literally, spaces included
   党建 OR 团建       either word
   党建 NOT 论坛      党建 but not 论坛 (NOT needs a positive term beside it)
+  党建 -论坛         the same: a leading - is NOT
   (党建 OR 团建) 论坛 parentheses group
 AND, OR, NOT are operators only in upper case. There are no wildcards: * and
 other punctuation are matched literally inside a term. Results are ranked with
@@ -404,6 +405,11 @@ def _lex(query: str) -> list[tuple[str, str]]:
             i += 1
         elif char in "()":
             tokens.append((char, char))
+            i += 1
+        elif char == "-" and i + 1 < n and not query[i + 1].isspace() and query[i + 1] != ")":
+            # -term (or -"phrase", or -(group)) at the start of a term is NOT; a
+            # hyphen inside a word (COVID-19) is part of the word.
+            tokens.append(("NOT", "-"))
             i += 1
         elif char == '"':
             end = query.find('"', i + 1)

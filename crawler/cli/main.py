@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -241,6 +242,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("uir-news: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`uir-news search ... | head`): nothing is wrong
+        # with the archive. Point stdout at /dev/null so the interpreter's final
+        # flush does not fail again, and exit as a process killed by SIGPIPE would.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     return result
 
 

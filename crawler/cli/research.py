@@ -416,9 +416,16 @@ def add_commands(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     search.add_argument("query", nargs="+", help="query (see below); words are joined by spaces")
+    # `search 学院 -招生`: argparse takes any -word for an option it does not know.
+    # Like negative numbers, a - followed by anything but a Latin letter or a
+    # second - is a query word here (-招生, -"国际 关系", -(a OR b)); a Latin
+    # -word still needs quotes or `--`. The matcher is argparse's own hook for this.
+    search._negative_number_matcher = re.compile(r"^-(?![-A-Za-z])")
     add_archive_argument(search)
     _filter_args(search)
-    search.add_argument("--limit", type=int, default=20, help="at most N results (0: all)")
+    search.add_argument(
+        "--limit", type=int, default=20, help="at most N results, 0 for all (default: 20)"
+    )
     search.add_argument("--json", action="store_true", help="JSON output for scripts")
     search.set_defaults(func=cmd_search)
 
