@@ -215,3 +215,38 @@ def test_export_to_stdout(archive_dir: Path, capsys: pytest.CaptureFixture[str])
 
 def test_no_catalog_is_a_usage_error(tmp_path: Path) -> None:
     assert main(["export", "--archive", str(tmp_path / "none")]) == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "starts_with"),
+    [("out.csv", "\ufeffid,url,"), ("out.parquet", "PAR1"), ("out.jsonl", '{"attachments"')],
+)
+def test_format_follows_the_file_extension(
+    archive_dir: Path, tmp_path: Path, name: str, starts_with: str
+) -> None:
+    out = tmp_path / name
+    export(archive_dir, out)
+    head = out.read_bytes()[: len(starts_with.encode("utf-8"))]
+    assert head.decode("utf-8") == starts_with
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("out.csv", ["--format", "parquet"]),
+        ("out.parquet", ["--format", "jsonl"]),
+        ("out.wacz", ["--since", "2026-03"]),
+        ("out.wacz", ["--format", "wacz", "--reviewer", "王伟"]),
+    ],
+)
+def test_a_format_the_file_name_or_filters_contradict_is_refused(
+    archive_dir: Path,
+    tmp_path: Path,
+    name: str,
+    args: list[str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = tmp_path / name
+    assert main(["export", "--archive", str(archive_dir), "-o", str(out), *args]) == 2
+    assert not out.exists()
+    assert capsys.readouterr().err.startswith("uir-news: ")

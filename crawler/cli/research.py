@@ -74,6 +74,12 @@ def _filter_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _filter_flags(args: argparse.Namespace) -> list[tuple[str, object]]:
+    """Each filter option (and --query, --columns where the command has them) with its value."""
+    names = ("since", "until", "reviewer", "role", "credit", "has_attachments", "query", "columns")
+    return [(f"--{n.replace('_', '-')}", getattr(args, n, None)) for n in names]
+
+
 def _filters(args: argparse.Namespace) -> Filters:
     try:
         return Filters(
@@ -340,8 +346,36 @@ def cmd_export_wacz(args: argparse.Namespace) -> int:
 # -- export ------------------------------------------------------------------------
 
 
+#: The format a file name implies, for `export -o FILE` without --format.
+_FORMAT_OF_SUFFIX = {".csv": "csv", ".jsonl": "jsonl", ".parquet": "parquet", ".wacz": "wacz"}
+
+
+def export_format(requested: str | None, output: str | None) -> str:
+    """The export format: as asked, else as the file's extension says, else JSON Lines.
+
+    Raises :class:`UsageError` when ``--format`` and the extension disagree
+    (``-o out.csv --format parquet`` would write a file no spreadsheet opens).
+    """
+    implied = _FORMAT_OF_SUFFIX.get(Path(output).suffix.lower()) if output else None
+    if requested is None:
+        return implied or "jsonl"
+    if implied is not None and implied != requested:
+        raise UsageError(
+            f"--format {requested} does not match the file name {output!r} "
+            f"(a {Path(output or '').suffix} file is {implied}); change one of them"
+        )
+    return requested
+
+
 def cmd_export(args: argparse.Namespace) -> int:
+    args.format = export_format(args.format, args.output)
     if args.format == "wacz":
+        given = [flag for flag, value in _filter_flags(args) if value]
+        if given:
+            raise UsageError(
+                f"{', '.join(given)}: a WACZ packages the whole archive for replay, "
+                "it cannot be filtered; drop the filter or export csv/jsonl/parquet"
+            )
         return cmd_export_wacz(args)
 
     filters = _filters(args)
@@ -452,7 +486,10 @@ def add_commands(sub: Any) -> None:
     )
     add_archive_argument(export)
     export.add_argument(
-        "--format", choices=(*FORMATS, "wacz"), default="jsonl", help="default: jsonl"
+        "--format",
+        choices=(*FORMATS, "wacz"),
+        default=None,
+        help="default: from the -o file's extension (.csv, .jsonl, .parquet, .wacz), else jsonl",
     )
     export.add_argument("-o", "--output", help="output file (default or '-': standard output)")
     export.add_argument("--columns", help="comma-separated columns, e.g. url,title,published_date")
