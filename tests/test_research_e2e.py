@@ -125,3 +125,18 @@ def test_a_reader_that_stops_early_is_not_an_error(
     assert proc.wait(timeout=120) in statuses, stderr
     assert "Traceback" not in stderr
     assert "BrokenPipeError" not in stderr
+
+
+def test_no_match_says_whether_the_filters_or_the_credits_are_why(crawled: Crawled) -> None:
+    site: ReplicaSite = crawled.server.site
+    names = {n for a in site.articles for ns in a.reviewers.values() for n in ns}
+    name = next(n for n in sorted(names) if not site.articles_matching(n))
+    by_name = run_cli("search", name, "--archive", crawled.archive, check=False)
+    assert by_name.returncode == 1
+    assert f"{name} is a name in the credits" in by_name.stderr
+    assert f"--reviewer {name}" in by_name.stderr
+    filtered = run_cli(
+        "search", "学院", "--reviewer", name[:1], "--archive", crawled.archive, check=False
+    )
+    assert filtered.returncode == 1
+    assert f"with --reviewer {name[:1]}: the query alone finds articles" in filtered.stderr

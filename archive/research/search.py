@@ -897,3 +897,17 @@ class SearchIndexer:
 def search_indexer() -> Callable[[sqlite3.Connection, int, Mapping[str, Any]], None]:
     """A fresh indexer for one session or rebuild (`ArchiveSession(indexer=...)`)."""
     return SearchIndexer()
+
+
+def people_named(conn: sqlite3.Connection, name: str) -> dict[str, int]:
+    """How many articles credit ``name`` exactly, by role (一校 ... 摄影): where a name lives.
+
+    Names are in the credits, not in the searchable text, so a search for a
+    name finds only articles that also mention it in the body; this tells
+    the user which filter (``--reviewer``/``--credit``) finds the rest.
+    """
+    rows = conn.execute(
+        "SELECT role, count(DISTINCT article_id) FROM article_people WHERE name = ? GROUP BY role",
+        (name.strip(),),
+    ).fetchall()
+    return {str(role): int(count) for role, count in rows}

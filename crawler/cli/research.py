@@ -48,6 +48,7 @@ from archive.research.search import (
     QueryError,
     compile_query,
     ensure_search_schema,
+    people_named,
     reindex_all,
     search,
 )
@@ -145,6 +146,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     conn = open_catalog(catalogued_archive(args))
     try:
         hits = search(conn, query, filters, limit=args.limit or None, markers=markers)
+        hint = _why_nothing(conn, query, filters, args) if not hits else ""
     except QueryError as exc:
         raise UsageError(f"bad query: {exc} (see `uir-news search --help`)") from exc
     finally:
@@ -159,7 +161,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         print()
         return 0
     if not hits:
-        print(f"no articles match {query!r}", file=sys.stderr)
+        print(f"no articles match {query!r}{hint}", file=sys.stderr)
         return 1
     print(f"{'#':>3}  {'date':<10}  {'title':<60}  {'final review':<10}")
     for rank, hit in enumerate(hits, 1):
@@ -170,6 +172,31 @@ def cmd_search(args: argparse.Namespace) -> int:
         print(f"     {hit.url}  (id {hit.article_id})")
     print(f"{len(hits)} result(s)" + (f" (limit {args.limit})" if len(hits) == args.limit else ""))
     return 0
+
+
+def _why_nothing(
+    conn: sqlite3.Connection, query: str, filters: Filters, args: argparse.Namespace
+) -> str:
+    """What to say after "no articles match": blame the filters, or point to the credits."""
+    if filters != Filters() and search(conn, query, None, limit=1):
+        given = " ".join(
+            flag if value is True else f"{flag} {value}"
+            for flag, value in _filter_flags(args)
+            if value and flag != "--query"
+        )
+        return (
+            f" with {given}: the query alone finds articles, the filters leave none "
+            "(--reviewer and --credit take a whole name)"
+        )
+    roles = people_named(conn, query.strip('"'))
+    if roles:
+        where = ", ".join(f"{role} in {count}" for role, count in sorted(roles.items()))
+        flag = "--reviewer" if set(roles) & set(REVIEW_ROLES) else "--credit"
+        return (
+            f"\n{query} is a name in the credits ({where} article(s)), which search does not "
+            f"read: try `uir-news search ... {flag} {query}` or `export {flag} {query}`"
+        )
+    return ""
 
 
 # -- show --------------------------------------------------------------------------
