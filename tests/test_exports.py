@@ -95,7 +95,7 @@ def test_csv_columns_and_filters(archive_dir: Path, tmp_path: Path) -> None:
     assert rows[0] == ["url", "title"]
     assert [TRICKY["url"], TRICKY["title"]] in rows[1:]
     out2 = tmp_path / "c.csv"
-    export(archive_dir, out2, "--format", "csv", "--columns", "url", "-q", "第三段：党建")
+    export(archive_dir, out2, "--format", "csv", "--columns", "url", "--query", "第三段：党建")
     with out2.open(encoding="utf-8-sig", newline="") as fh:
         assert list(csv.reader(fh)) == [["url"], [TRICKY["url"]]]
 
@@ -198,7 +198,7 @@ def test_failed_export_leaves_no_file(archive_dir: Path, tmp_path: Path) -> None
         ["--columns", "url,nope"],
         ["--since", "2024-99"],
         ["--role", "final_reviewer"],
-        ["-q", '"党建'],
+        ["--query", '"党建'],
         ["--format", "csv", "--columns", ","],
     ],
 )

@@ -520,7 +520,8 @@ def add_commands(sub: Any) -> None:
     )
     export.add_argument("-o", "--output", help="output file (default or '-': standard output)")
     export.add_argument("--columns", help="comma-separated columns, e.g. url,title,published_date")
-    export.add_argument("-q", "--query", help="only articles matching this search query")
+    # No -q: that is --quiet in `crawl`.
+    export.add_argument("--query", help="only articles matching this search query")
     _filter_args(export)
     export.set_defaults(func=cmd_export)
 
