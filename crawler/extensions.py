@@ -1,17 +1,363 @@
-"""A one-line progress display for crawls run in a terminal."""
+"""Scrapy extensions: the archive session of a run (:class:`ArchiveRun`) and a progress line.
+
+:class:`ArchiveRun` keeps every promise a crawl makes about the archive,
+whether it runs as ``uir-news crawl`` or ``scrapy crawl gxyw``: one run at a
+time (the lock), repair after a killed run, the archiver process, the log of
+pages not archived, the CDXJ index, and the run summary. The other components
+reach it with ``crawler.get_extension(ArchiveRun)``.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+import os
+import sqlite3
 import sys
-from typing import TYPE_CHECKING, TextIO
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
 from scrapy import Spider, signals
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import CloseSpider, NotConfigured
+from scrapy.settings import BaseSettings
+from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
+
+from archive.research.search import search_indexer
+from archive.storage import catalog
+from archive.storage.files import atomic_write_text
+from archive.storage.layout import ArchiveLayout, default_archive_dir
+from archive.storage.lock import ArchiveLock, LockHeld
+from archive.storage.records import dumps
+from archive.storage.recovery import rebuild, repair_open_warcs
+from crawler.archiver.client import ArchiverClient, ArchiverConfig
+from crawler.archiver.protocol import ArchiverResult, iso_utc
+from crawler.failures import Problem
+from crawler.layout_alarm import TRACKED_FIELDS, baseline_rates, layout_alarms
+from crawler.processes import peak_rss_mb, tune_gc
+from crawler.summary import ArticleCounts, ExitCode, PeakRss, RunSummary, WarcCounts, exit_code_for
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
+
+logger = logging.getLogger(__name__)
+
+
+def archive_dir_from_settings(settings: BaseSettings) -> Path:
+    """``UIR_NEWS_ARCHIVE_DIR`` if set, else the default archive directory."""
+    configured = settings.get("UIR_NEWS_ARCHIVE_DIR")
+    return Path(configured).expanduser() if configured else default_archive_dir()
+
+
+def archiver_config(settings: BaseSettings) -> ArchiverConfig:
+    """What the archiver needs, from the crawl's settings."""
+    return ArchiverConfig(
+        archive_dir=archive_dir_from_settings(settings),
+        warc_prefix=settings["UIR_NEWS_WARC_PREFIX"],
+        warc_max_size=settings.getint("UIR_NEWS_WARC_MAX_SIZE"),
+        warcinfo={
+            "software": "uir-news (Scrapy, warcio)",
+            "http-header-user-agent": settings.get("USER_AGENT", ""),
+            "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
+            "isPartOf": "uir-news 国关要闻",
+            "description": "Snapshots of the 国关要闻 column of 国际关系学院",
+        },
+        max_record_bytes=settings.getint("UIR_NEWS_MAX_RECORD_BYTES"),
+        backlog_bytes=settings.getint("UIR_NEWS_ARCHIVER_BACKLOG_BYTES"),
+        log_level=str(settings.get("LOG_LEVEL", "INFO")),
+    )
+
+
+def recover_if_needed(layout: ArchiveLayout, lock: ArchiveLock) -> dict[str, Any] | None:
+    """After a killed run: close its WARC and rebuild the catalog from the files.
+
+    Returns what was repaired (the summary's ``recovery``), or None when the
+    previous run ended cleanly.
+    """
+    open_files = list(layout.warc_dir.glob("*.warc.gz.open"))
+    if lock.stale_holder is None and not open_files:
+        return None
+    logger.warning(
+        "Previous run (pid %s) did not finish; repairing the archive at %s",
+        (lock.stale_holder or {}).get("pid", "?"),
+        layout.root,
+    )
+    report = repair_open_warcs(layout.warc_dir)
+    counts = rebuild(layout, on_record=search_indexer())
+    return {"previous_run": lock.stale_holder, **report.as_dict(), "rebuilt": counts}
+
+
+def rebuild_after_archiver_failure(layout: ArchiveLayout) -> None:
+    """The archiver stopped mid-run, so its last catalog rows are missing: rebuild now.
+
+    This is what the next run would do after a crash; the rebuilt catalog
+    also forgets that the column was walked, so the next run walks it all.
+    """
+    logger.warning("The archiver failed; rebuilding the catalog of %s", layout.root)
+    try:
+        rebuild(layout, on_record=search_indexer())
+    except (OSError, sqlite3.Error) as exc:
+        logger.error("Could not rebuild the catalog (%s); run `uir-news rebuild`", exc)
+
+
+def index_warcs(layout: ArchiveLayout) -> None:
+    """Bring the CDXJ index up to date with every closed WARC (a failure is only logged)."""
+    # Not at start-up: the CDXJ module's imports take 0.2 s.
+    from archive.replay.cdxj import update_index
+
+    try:
+        stats = update_index(layout)
+        logger.info("CDXJ index: %s", stats.one_line())
+    except OSError as exc:
+        # The WARCs and the catalog are complete; `uir-news index` redoes this.
+        logger.error("Could not update the CDXJ index of %s: %s", layout.root, exc)
+
+
+def recent_summaries(layout: ArchiveLayout, limit: int = 20) -> list[dict[str, Any]]:
+    """The last ``limit`` run summaries as stored (unreadable ones skipped)."""
+    summaries = []
+    for path in sorted(layout.runs_dir.glob("*.json"))[-limit:]:
+        try:
+            summaries.append(json.loads(path.read_text("utf-8")))
+        except (OSError, json.JSONDecodeError):
+            continue
+    return summaries
+
+
+class ArchiveRun:
+    """The archive session of one crawl, from ``spider_opened`` to ``spider_closed``.
+
+    On open it takes the archive's lock (held by another run: the spider is
+    closed at once with reason ``archive_locked``, nothing is written and
+    :attr:`exit_code` is 4), repairs what a killed run left, and starts the
+    archiver process (:attr:`client`). During the run the spider reports the
+    pages it could not archive (:meth:`report`). On close it lets the
+    archiver finish, indexes the WARCs (CDXJ) once, writes
+    ``runs/{run_id}.json`` and the catalog's run row, rebuilds the catalog if
+    the archiver died, and releases the lock.
+    """
+
+    def __init__(
+        self,
+        config: ArchiverConfig,
+        start_url: str,
+        stats: StatsCollector,
+        stop_crawl: Callable[[str], None],
+    ) -> None:
+        self.config = config
+        self.layout = ArchiveLayout(config.archive_dir)
+        self.start_url = start_url
+        self.stats = stats
+        self.stop_crawl = stop_crawl
+        self.lock = ArchiveLock(self.layout.lock_path)
+        self._client: ArchiverClient | None = None
+        #: Set when another run held the lock: this run did nothing.
+        self.lock_held: LockHeld | None = None
+        #: The summary written at close (None before, or when locked out).
+        self.summary: RunSummary | None = None
+        self.problems: list[Problem] = []
+        #: Listing items not followed (off-site links, content.jsp pages).
+        self.external_items: list[dict[str, Any]] = []
+        #: Set by the spider: whether it walks every listing page this run.
+        self.full_walk = True
+        #: Set by the spider when a listing page could not be read.
+        self.listing_failed = False
+        self._recovery: dict[str, Any] | None = None
+        self._history: list[dict[str, Any]] = []
+        self._run_id = ""
+        self._started = datetime.now(UTC)
+        self._cpu_start = self._wall_start = 0.0
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ArchiveRun:
+        assert crawler.stats is not None
+
+        def stop_crawl(reason: str) -> None:
+            if crawler.engine is not None and crawler.engine.spider is not None:
+                deferred_from_coro(crawler.engine.close_spider_async(reason=reason))
+
+        run = cls(
+            archiver_config(crawler.settings),
+            crawler.settings["UIR_NEWS_START_URL"],
+            crawler.stats,
+            stop_crawl,
+        )
+        crawler.signals.connect(run.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(run.spider_closed, signal=signals.spider_closed)
+        return run
+
+    @property
+    def client(self) -> ArchiverClient:
+        """The archiver of this run (only between a successful open and close)."""
+        if self._client is None:
+            raise RuntimeError("the archive run is not open")
+        return self._client
+
+    @property
+    def exit_code(self) -> ExitCode | None:
+        """The run's exit code: 4 when locked out, the summary's once closed, else None."""
+        if self.lock_held is not None:
+            return ExitCode.LOCKED
+        return self.summary.exit_code if self.summary is not None else None
+
+    # -- open ------------------------------------------------------------------
+
+    def spider_opened(self, spider: Spider) -> None:
+        try:
+            self.lock.acquire()
+        except LockHeld as exc:
+            self.lock_held = exc
+            logger.error("%s; not starting a second run", exc)
+            raise CloseSpider("archive_locked") from None
+        try:
+            self.layout.create()
+            self._recovery = recover_if_needed(self.layout, self.lock)
+            self._history = recent_summaries(self.layout)
+            self._client = ArchiverClient.start(self.config)
+        except Exception:
+            logger.exception("Could not open the archive at %s", self.layout.root)
+            self.lock.release()
+            raise CloseSpider("archive_failed") from None
+        self._client.on_failure = self._archiver_gone
+        self._run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+        self._started = datetime.now(UTC)
+        self._cpu_start, self._wall_start = time.process_time(), time.perf_counter()
+        tune_gc()
+
+    def _archiver_gone(self) -> None:
+        # Nothing fetched from now on could be archived: stop, and let the
+        # run summary say so (exit code 5); the end of the run rebuilds.
+        logger.error("The archiver process is gone; stopping the crawl")
+        self.stop_crawl("archiver_failed")
+
+    # -- during the run -----------------------------------------------------------
+
+    def report(self, url: str, reason: str, detail: str = "", *, article: bool = True) -> None:
+        """Note a page that did not become an article, with its reason.
+
+        Article pages are also noted in the catalog, so the next run tries
+        them again even when they are far down the listing.
+        """
+        entry = Problem(url, reason, detail, article)
+        self.stats.inc_value(f"crawl/problems/{reason}")
+        self.problems.append(entry)
+        logger.warning("Not archived: %s (%s) %s", url, reason, detail)
+        if entry.retry_next_run:
+            self.client.record_failure(url, reason, detail, iso_utc())
+
+    # -- close --------------------------------------------------------------------
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        if self._client is None:
+            return  # locked out, or the open failed: nothing of ours to close
+        client, self._client = self._client, None
+        try:
+            # The WARCs are indexed while the archiver finishes its queue.
+            result = client.close(meanwhile=lambda: index_warcs(self.layout))
+            self._add_stats(client, result)
+            self.problems.extend(result.problems)
+            self.summary = summary = self._summarize(reason)
+            self._write_summary(summary, walked_everything=self._walked_everything(reason))
+            if summary.archiver_error:
+                rebuild_after_archiver_failure(self.layout)
+        finally:
+            self.lock.release()
+
+    def _add_stats(self, client: ArchiverClient, result: ArchiverResult) -> None:
+        for name, count in result.stats.items():
+            self.stats.inc_value(name, count)
+        self.stats.set_value("archive/warc_files", [p.name for p in client.writer.closed_files])
+        self.stats.set_value("archive/warc_bytes", client.writer.bytes_written)
+        self.stats.set_value("archive/archiver_cpu_s", result.cpu_s)
+        self.stats.set_value("archive/archiver_peak_rss_mb", result.peak_rss_mb)
+        if result.error is not None:
+            self.stats.set_value("archive/archiver_error", result.error)
+            logger.error("The archiver failed: %s", result.error)
+
+    def _walked_everything(self, reason: str) -> bool:
+        return self.full_walk and reason == "finished" and not self.listing_failed
+
+    def _summarize(self, reason: str) -> RunSummary:
+        stats = self.stats.get_stats()
+
+        def count(name: str) -> int:
+            return int(stats.get(name, 0))
+
+        records = count("extract/records")
+        failures = sum(1 for p in self.problems if p.is_failure)
+        problem_counts: dict[str, int] = {}
+        for entry in self.problems:
+            problem_counts[entry.reason] = problem_counts.get(entry.reason, 0) + 1
+        field_fill = {name: count(f"extract/field_present/{name}") for name in TRACKED_FIELDS}
+        alarms = layout_alarms(field_fill, records, baseline_rates(self._history))
+        archiver_error = stats.get("archive/archiver_error")
+        listing_pages = count("crawl/listing_pages")
+        return RunSummary(
+            run_id=self._run_id,
+            start_url=self.start_url,
+            archive=str(self.config.archive_dir),
+            started_at=self._started.isoformat(timespec="seconds"),
+            finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            exit_code=exit_code_for(
+                archiver_error=archiver_error,
+                records=records,
+                listing_pages=listing_pages,
+                alarms=alarms,
+                failures=failures,
+            ),
+            duration_s=round(time.perf_counter() - self._wall_start, 3),
+            cpu_s=round(time.process_time() - self._cpu_start, 3),
+            archiver_cpu_s=stats.get("archive/archiver_cpu_s"),
+            peak_rss_mb=PeakRss(peak_rss_mb(), stats.get("archive/archiver_peak_rss_mb")),
+            parsed_in_crawl_process=count("archive/parsed_in_crawl_process"),
+            finish_reason=reason,
+            walk="full" if self.full_walk else "incremental",
+            requests=count("downloader/request_count"),
+            responses=count("downloader/response_count"),
+            response_bytes=count("downloader/response_bytes"),
+            listing_pages=listing_pages,
+            articles=ArticleCounts(
+                seen=records,
+                new_versions=count("archive/records_written"),
+                edited=count("archive/records_edited"),
+                unchanged=count("archive/records_unchanged") + count("crawl/unchanged"),
+                rechecked=count("crawl/rechecks"),
+                invalid=count("archive/records_invalid_record"),
+                too_large=count("archive/records_record_too_large"),
+            ),
+            warc=WarcCounts(
+                files=list(stats.get("archive/warc_files", [])),
+                bytes=count("archive/warc_bytes"),
+                records=count("archive/warc_records"),
+                revisits=count("archive/warc_revisits"),
+            ),
+            field_fill=field_fill,
+            alarms=alarms,
+            problem_counts=problem_counts,
+            problems=list(self.problems),
+            failures=failures,
+            external_items=list(self.external_items),
+            recovery=self._recovery,
+            archiver_error=archiver_error,
+            pid=os.getpid(),
+        )
+
+    def _write_summary(self, summary: RunSummary, *, walked_everything: bool) -> None:
+        data = summary.to_json()
+        atomic_write_text(self.layout.runs_dir / f"{summary.run_id}.json", dumps(data) + "\n")
+        conn = catalog.connect(self.layout.catalog_path)
+        try:
+            with catalog.transaction(conn):
+                if walked_everything:
+                    catalog.set_meta(conn, "walk_complete", "1")
+                catalog.record_run(conn, data)
+        finally:
+            conn.close()
 
 
 class Progress:

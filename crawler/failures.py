@@ -1,9 +1,18 @@
-"""Naming why a request failed, so every lost page is reported with a reason."""
+"""Why a page was not archived: the reasons, the problem entry, and which are retried.
+
+Every page the crawl could not turn into a record is reported once, as a
+:class:`Problem` with a short stable reason (``timeout``, ``http_404``,
+``not_an_article``...). Two rules hang on the reason: whether it counts as a
+failure of the run (exit code 1), and whether the next runs try the page
+again (noted in the catalog's ``failures`` table).
+"""
 
 from __future__ import annotations
 
 import gzip
 import zlib
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from scrapy.exceptions import (
     CannotResolveHostError,
@@ -18,6 +27,54 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import ConnectionDone, ConnectionLost, TimeoutError
 from twisted.python.failure import Failure
 from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
+
+from crawler.extract.article import DYNAMIC_URL
+
+#: Reasons for which nothing is lost: the site asked us not to fetch the page,
+#: or it is not an article. Every other reason counts as a failure of the run.
+NOT_FAILURES = frozenset({"robots_disallowed", DYNAMIC_URL})
+
+#: Reasons not tried again on later runs: content.jsp items are dynamic
+#: pages, never archived as articles.
+NOT_RETRIED = frozenset({DYNAMIC_URL})
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A page that was not archived, as the run summary lists it.
+
+    ``article`` is False for pages that are not articles (listing pages,
+    robots.txt refusals): those are never noted for the next run.
+    """
+
+    url: str
+    reason: str
+    detail: str = ""
+    article: bool = True
+
+    @property
+    def is_failure(self) -> bool:
+        """Whether this page was lost (the run then exits 1)."""
+        return self.reason not in NOT_FAILURES
+
+    @property
+    def retry_next_run(self) -> bool:
+        """Whether the catalog should note the page, so the next runs try it again."""
+        return self.article and self.reason not in NOT_RETRIED
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Problem:
+        """An entry of a run summary; ``article`` defaults to True when absent."""
+        return cls(
+            str(data["url"]),
+            str(data["reason"]),
+            str(data.get("detail") or ""),
+            bool(data.get("article", True)),
+        )
+
 
 # A reset (non-clean close) is told apart from a body cut short by a clean
 # close (ConnectionDone), which twisted reports as data loss.

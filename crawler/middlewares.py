@@ -1,16 +1,20 @@
-"""Downloader middlewares: loopback speed-up and WARC capture."""
+"""Downloader middlewares: loopback speed-up, retries with backoff, redirect guard, WARC capture.
+
+Each is built in ``from_crawler``, which alone reads the settings; the WARC
+capture writes through the run's :class:`crawler.extensions.ArchiveRun`.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urljoin, urlsplit
 
 from scrapy import Request, Spider
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 from scrapy.settings import BaseSettings
 from scrapy.utils.asyncio import sleep
@@ -18,9 +22,8 @@ from scrapy.utils.httpobj import urlparse_cached
 
 from archive.storage.session import PreviousCapture, sha1_digest
 from archive.storage.warc import HttpExchange
-from crawler.archiver import Archiver
-from crawler.archiving import archiver_for
-from crawler.problems import iso_utc
+from crawler.archiver.protocol import iso_utc
+from crawler.extensions import ArchiveRun
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -53,7 +56,7 @@ class LoopbackFullSpeedMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> LoopbackFullSpeedMiddleware:
-        return cls(crawler.settings.get("UIR_NEWS_LOOPBACK_SLOT", "uir-news-loopback"))
+        return cls(crawler.settings["UIR_NEWS_LOOPBACK_SLOT"])
 
     def process_request(self, request: Request, spider: Spider | None = None) -> None:
         if is_loopback_host(urlparse_cached(request).hostname):
@@ -71,10 +74,22 @@ class BackoffRetryMiddleware(RetryMiddleware):
     people's servers, but a ``Retry-After`` is honoured everywhere.
     """
 
-    def __init__(self, settings: BaseSettings) -> None:
+    def __init__(self, settings: BaseSettings, *, backoff: float, max_delay: float) -> None:
+        # The stock middleware reads its own settings (RETRY_TIMES...).
         super().__init__(settings)
-        self.backoff = settings.getfloat("UIR_NEWS_RETRY_BACKOFF", 1.0)
-        self.max_delay = settings.getfloat("UIR_NEWS_RETRY_MAX_DELAY", 60.0)
+        self.backoff = backoff
+        self.max_delay = max_delay
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        settings = crawler.settings
+        middleware = cls(
+            settings,
+            backoff=settings.getfloat("UIR_NEWS_RETRY_BACKOFF"),
+            max_delay=settings.getfloat("UIR_NEWS_RETRY_MAX_DELAY"),
+        )
+        middleware.crawler = crawler
+        return middleware
 
     def delay_for(self, retry: Request, response: Response | None) -> float:
         attempt = int(retry.meta.get("retry_times", 1))
@@ -166,14 +181,17 @@ class WarcCaptureMiddleware:
     stored as a revisit record and flagged ``request.meta["unchanged"]``.
     """
 
-    def __init__(self, archiver: Archiver, stats: StatsCollector) -> None:
-        self.archiver = archiver
+    def __init__(self, run: ArchiveRun, stats: StatsCollector) -> None:
+        self.run = run
         self.stats = stats
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcCaptureMiddleware:
         assert crawler.stats is not None
-        return cls(archiver_for(crawler), crawler.stats)
+        run = crawler.get_extension(ArchiveRun)
+        if run is None:
+            raise NotConfigured("WarcCaptureMiddleware needs the ArchiveRun extension")
+        return cls(run, crawler.stats)
 
     def process_response(
         self, request: Request, response: Response, spider: Spider | None = None
@@ -196,7 +214,9 @@ class WarcCaptureMiddleware:
             response.status == 304
             or (response.status == 200 and sha1_digest(response.body) == previous.payload_digest)
         )
-        written = self.archiver.write_exchange(exchange, revisit_of=previous if unchanged else None)
+        written = self.run.client.write_exchange(
+            exchange, revisit_of=previous if unchanged else None
+        )
         if unchanged:
             self.stats.inc_value("archive/warc_revisits")
         else:

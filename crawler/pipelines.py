@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from scrapy import Spider
+from scrapy.exceptions import NotConfigured
 
-from crawler.archiver import Archiver, ArticlePage
-from crawler.archiving import archiver_for
+from crawler.archiver.pages import ArticlePage
+from crawler.extensions import ArchiveRun
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -22,18 +23,21 @@ class ArchivePipeline:
     could not archive comes back, with its reason, when the spider closes.
     """
 
-    def __init__(self, archiver: Archiver, stats: StatsCollector) -> None:
-        self.archiver = archiver
+    def __init__(self, run: ArchiveRun, stats: StatsCollector) -> None:
+        self.run = run
         self.stats = stats
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
         assert crawler.stats is not None
-        return cls(archiver_for(crawler), crawler.stats)
+        run = crawler.get_extension(ArchiveRun)
+        if run is None:
+            raise NotConfigured("ArchivePipeline needs the ArchiveRun extension")
+        return cls(run, crawler.stats)
 
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
         if isinstance(item, ArticlePage):
-            if self.archiver.submit_article(item):
+            if self.run.client.submit_article(item):
                 self.stats.inc_value("archive/parsed_in_crawl_process")
             self.stats.inc_value("crawl/article_pages")
         return item

@@ -1,7 +1,9 @@
-"""Scrapy settings for the uir-news crawler.
+"""Scrapy settings for the uir-news crawler: every default, once.
 
 Our own settings carry the ``UIR_NEWS_`` prefix; each is documented here with
-its default. Everything else is stock Scrapy, set for a polite crawl of a
+its default, and no other module repeats it (components read them in
+``from_crawler`` without fallbacks; the CLI shows these values in its help
+and sets only the options given). Everything else is stock Scrapy, set for a polite crawl of a
 remote university site. Crawls of a loopback host (the replica site) are sped
 up per request by :class:`crawler.middlewares.LoopbackFullSpeedMiddleware`, not
 by changing these values, so the same settings serve the live site and tests.
@@ -12,6 +14,8 @@ from __future__ import annotations
 BOT_NAME = "uir-news"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
+# Our `crawl` command: Scrapy's, exiting with the run's exit code (0/1/3/4/5).
+COMMANDS_MODULE = "crawler.commands"
 
 # --- Our settings -----------------------------------------------------------
 
@@ -131,6 +135,9 @@ DOWNLOAD_HANDLERS = {
 }
 
 EXTENSIONS = {
+    # The archive session of the run: lock, recovery, archiver, run summary.
+    # The WARC middleware, the pipeline and the spider need it.
+    "crawler.extensions.ArchiveRun": 100,
     "crawler.extensions.Progress": 500,
     # Unused, and importing them (aiohttp, twisted.conch) slows every start.
     "scrapy.extensions.remote_control.RemoteControl": None,
@@ -146,4 +153,9 @@ HTTPERROR_ALLOWED_CODES = [404, 410, 412]
 
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
+# Feeds (`scrapy crawl gxyw -O pages.jsonl`) list the article pages fetched:
+# where each response is in the WARC, when, and the listing entry. The page
+# bytes the item carries for the archiver are left out (they are in the WARC,
+# and bytes are not JSON). One feed can choose otherwise with FEEDS' "fields".
+FEED_EXPORT_FIELDS = ["url", "fetched_at", "warc", "page_url", "listing", "view_count"]
 LOG_LEVEL = "INFO"

@@ -14,17 +14,15 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from archive.storage.layout import ArchiveLayout, archive_dir, default_archive_dir
+from crawler import settings as crawl_settings
 from crawler.cli.errors import UsageError
 from crawler.cli.maintenance import add_commands as add_maintenance_commands
 from crawler.cli.options import add_archive_argument
 from crawler.cli.research import add_commands as add_research_commands
-from crawler.run import ExitCode
-
-LIVE_START_URL = "https://www.uir.edu.cn/ggyw.htm"
+from crawler.summary import ExitCode, RunSummary
 
 
 def _check_start_url(url: str) -> str:
@@ -38,62 +36,64 @@ def _check_start_url(url: str) -> str:
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
+    # Not at start-up: Scrapy's imports would slow every other command.
     from archive.storage.lock import LockHeld
     from crawler.run import CrawlOptions, run_crawl
 
-    if args.recent_days < 0 or args.recheck_hours < 0 or args.overlap < 0:
-        raise UsageError("--recent-days, --recheck-hours and --overlap must not be negative")
-    if args.timeout <= 0:
+    for name in ("recent_days", "recheck_hours", "overlap"):
+        if getattr(args, name) is not None and getattr(args, name) < 0:
+            raise UsageError("--recent-days, --recheck-hours and --overlap must not be negative")
+    if args.timeout is not None and args.timeout <= 0:
         raise UsageError("--timeout must be positive")
+    given = {
+        "UIR_NEWS_FULL_WALK": args.full,
+        "UIR_NEWS_RECENT_DAYS": args.recent_days,
+        "UIR_NEWS_RECHECK_HOURS": args.recheck_hours,
+        "UIR_NEWS_OVERLAP_PAGES": args.overlap,
+        "UIR_NEWS_FETCH_VIEW_COUNT": args.view_counts,
+        "DOWNLOAD_TIMEOUT": args.timeout,
+        "UIR_NEWS_PROGRESS": (sys.stderr.isatty() and not args.quiet and not args.verbose) or None,
+    }
     options = CrawlOptions(
-        start_url=_check_start_url(args.start_url),
+        start_url=None if args.start_url is None else _check_start_url(args.start_url),
         archive_dir=archive_dir(args.archive),
         log_level="INFO" if args.verbose else "WARNING",
-        settings={
-            "UIR_NEWS_FULL_WALK": args.full,
-            "UIR_NEWS_RECENT_DAYS": args.recent_days,
-            "UIR_NEWS_RECHECK_HOURS": args.recheck_hours,
-            "UIR_NEWS_OVERLAP_PAGES": args.overlap,
-            "UIR_NEWS_FETCH_VIEW_COUNT": args.view_counts,
-            "DOWNLOAD_TIMEOUT": args.timeout,
-            "UIR_NEWS_PROGRESS": sys.stderr.isatty() and not args.quiet and not args.verbose,
-        },
+        # Only what was given: every default is crawler.settings'.
+        settings={key: value for key, value in given.items() if value is not None},
     )
     try:
         summary = run_crawl(options)
     except LockHeld as exc:
         print(f"uir-news: {exc}; not starting a second run", file=sys.stderr)
         return int(ExitCode.LOCKED)
-    if not args.quiet or summary["exit_code"] != ExitCode.OK:
+    if not args.quiet or summary.exit_code != ExitCode.OK:
         print(format_summary(summary), file=sys.stderr if args.quiet else sys.stdout)
-    return int(summary["exit_code"])
+    return int(summary.exit_code)
 
 
-def format_summary(summary: dict[str, Any]) -> str:
-    articles = summary["articles"]
-    warc = summary["warc"]
+def format_summary(summary: RunSummary) -> str:
+    articles = summary.articles
+    warc = summary.warc
     lines = [
-        f"run {summary['run_id']}: {summary['finish_reason']} in {summary['duration_s']:.1f}s",
-        f"  start URL       {summary['start_url']}",
-        f"  archive         {summary['archive']}",
-        f"  requests        {summary['requests']} ({summary['response_bytes']:,} bytes)",
-        f"  listing pages   {summary['listing_pages']}",
-        f"  articles        {articles['seen']} seen, {articles['new_versions']} new versions, "
-        f"{articles['unchanged']} unchanged, {articles['invalid']} invalid",
-        f"  WARC            {len(warc['files'])} file(s), {warc['bytes']:,} bytes, "
-        f"{warc['records']} records",
-        f"  errors          {summary['failures']}",
+        f"run {summary.run_id}: {summary.finish_reason} in {summary.duration_s:.1f}s",
+        f"  start URL       {summary.start_url}",
+        f"  archive         {summary.archive}",
+        f"  requests        {summary.requests} ({summary.response_bytes:,} bytes)",
+        f"  listing pages   {summary.listing_pages}",
+        f"  articles        {articles.seen} seen, {articles.new_versions} new versions, "
+        f"{articles.unchanged} unchanged, {articles.invalid} invalid",
+        f"  WARC            {len(warc.files)} file(s), {warc.bytes:,} bytes, "
+        f"{warc.records} records",
+        f"  errors          {summary.failures}",
     ]
-    if summary.get("archiver_error"):
-        lines.append(f"  ARCHIVER FAILED {summary['archiver_error']}")
-    for alarm in summary.get("alarms", []):
+    if summary.archiver_error:
+        lines.append(f"  ARCHIVER FAILED {summary.archiver_error}")
+    for alarm in summary.alarms:
         lines.append(f"  LAYOUT ALARM    {alarm}")
-    for problem in summary["problems"][:20]:
-        lines.append(f"    {problem['reason']}: {problem['url']} {problem['detail']}".rstrip())
-    if len(summary["problems"]) > 20:
-        lines.append(
-            f"    ... {len(summary['problems']) - 20} more in runs/{summary['run_id']}.json"
-        )
+    for problem in summary.problems[:20]:
+        lines.append(f"    {problem.reason}: {problem.url} {problem.detail}".rstrip())
+    if len(summary.problems) > 20:
+        lines.append(f"    ... {len(summary.problems) - 20} more in runs/{summary.run_id}.json")
     return "\n".join(lines)
 
 
@@ -130,6 +130,7 @@ def cmd_replica(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    # Not at start-up: Scrapy's imports would slow every other command.
     from archive.storage import catalog
     from crawler.run import CrawlOptions, run_crawl
     from replica.server import ReplicaServer
@@ -158,7 +159,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         shown["body_text"] = shown["body_text"][:300] + "…"
         print("\none parsed article:")
         print(json.dumps(shown, ensure_ascii=False, indent=2, sort_keys=True))
-    return int(summary["exit_code"])
+    return int(summary.exit_code)
 
 
 # -- entry point -------------------------------------------------------------
@@ -172,38 +173,47 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     crawl = sub.add_parser("crawl", help="crawl the column into the archive")
-    crawl.add_argument("--start-url", default=LIVE_START_URL, help="first listing page")
+    # Options default to None: only those given reach the settings, and the
+    # defaults shown are crawler.settings' own.
+    crawl.add_argument(
+        "--start-url",
+        help=f"first listing page (default {crawl_settings.UIR_NEWS_START_URL})",
+    )
     add_archive_argument(crawl)
     crawl.add_argument(
-        "--full", action="store_true", help="walk every listing page, not just the new ones"
+        "--full",
+        action="store_true",
+        default=None,
+        help="walk every listing page, not just the new ones",
     )
     crawl.add_argument(
         "--recent-days",
         type=int,
-        default=14,
-        help="re-check articles published within this many days for edits (default 14)",
+        help="re-check articles published within this many days for edits "
+        f"(default {crawl_settings.UIR_NEWS_RECENT_DAYS})",
     )
     crawl.add_argument(
         "--recheck-hours",
         type=float,
-        default=12.0,
-        help="re-check a recent article at most this often (default 12)",
+        help="re-check a recent article at most this often "
+        f"(default {crawl_settings.UIR_NEWS_RECHECK_HOURS:g})",
     )
     crawl.add_argument(
         "--overlap",
         type=int,
-        default=1,
-        help="listing pages to read past the first already-archived article (default 1)",
+        help="listing pages to read past the first already-archived article "
+        f"(default {crawl_settings.UIR_NEWS_OVERLAP_PAGES})",
     )
     crawl.add_argument(
         "--timeout",
         type=float,
-        default=30.0,
-        help="seconds before a request is given up and retried (default 30)",
+        help="seconds before a request is given up and retried "
+        f"(default {crawl_settings.DOWNLOAD_TIMEOUT})",
     )
     crawl.add_argument(
         "--view-counts",
         action="store_true",
+        default=None,
         help="also fetch each article's view count from dynclicks.jsp (one request more each)",
     )
     crawl.add_argument("-q", "--quiet", action="store_true", help="print only when wrong")

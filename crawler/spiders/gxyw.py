@@ -2,11 +2,16 @@
 
 It walks the column's listing pages from the first, follows article links on
 the start URL's host, and yields each article page as an
-:class:`crawler.archiver.ArticlePage`; the archiver process parses it with the
-pure extractor in :mod:`crawler.extract` and stores it. Pages that are not
-articles are reported with a reason, never stored as records.
+:class:`crawler.archiver.pages.ArticlePage`; the archiver process parses it
+with the pure extractor in :mod:`crawler.extract` and stores it. Pages that
+are not articles are reported with a reason (to the run's
+:class:`crawler.extensions.ArchiveRun`), never stored as records.
 
-What to fetch (the catalog is asked through :class:`crawler.archiver.Archiver`):
+Arguments, as ``scrapy crawl gxyw -a start_url=URL -a archive=DIR`` gives them
+(``uir-news crawl`` passes the same): they set ``UIR_NEWS_START_URL`` and
+``UIR_NEWS_ARCHIVE_DIR`` for every component of the crawl.
+
+What to fetch (the catalog is asked through the run's read-only reader):
 
 * a **full walk** follows every listing page and fetches every article not
   yet archived. It happens with ``UIR_NEWS_FULL_WALK`` (``--full``), on the
@@ -28,12 +33,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import scrapy
+from scrapy import signals
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from archive.storage.session import ArticleState
-from crawler.archiver import Archiver, ArticlePage
-from crawler.archiving import archiver_for
+from archive.storage.session import ArchiveReader, ArticleState
+from crawler.archiver.pages import ArticlePage
+from crawler.extensions import ArchiveRun
 from crawler.extract import (
     ListingItem,
     classify_response,
@@ -42,7 +48,6 @@ from crawler.extract import (
     view_count_url,
 )
 from crawler.failures import failure_reason
-from crawler.problems import iso_utc, problem, retry_next_run
 
 # Statuses the article callback wants to see, to report them with a reason.
 _ARTICLE_STATUSES = [304, 404, 410, 412]
@@ -56,13 +61,13 @@ _ARTICLE_PRIORITY = 10
 class GxywSpider(scrapy.Spider):
     name = "gxyw"
 
-    def __init__(self, start_url: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, start_url: str | None = None, archive: str | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.start_url = start_url
-        self.problems: list[dict[str, Any]] = []
-        self.external_links: list[dict[str, Any]] = []
+        self.archive_dir = archive
         self.full_walk = True
-        self.listing_failed = False
         # Article URLs requested but not yet recorded or reported: a request
         # Scrapy drops silently (a redirect back to a URL already fetched is
         # filtered as a duplicate) must still be reported.
@@ -76,39 +81,59 @@ class GxywSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> GxywSpider:
         spider: GxywSpider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
-        if not spider.start_url:
-            spider.start_url = settings.get("UIR_NEWS_START_URL")
+        # Spider arguments are command-line settings for the whole crawl: the
+        # ArchiveRun extension, built after the spider, reads them from there.
+        if spider.start_url:
+            settings.set("UIR_NEWS_START_URL", spider.start_url, priority="cmdline")
+        if spider.archive_dir:
+            settings.set("UIR_NEWS_ARCHIVE_DIR", spider.archive_dir, priority="cmdline")
+        spider.start_url = settings["UIR_NEWS_START_URL"]
         parts = urlsplit(spider.start_url or "")
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise ValueError(f"start URL must be an absolute http(s) URL: {spider.start_url!r}")
         # OffsiteMiddleware keeps the crawl on the start URL's host.
         spider.allowed_domains = [parts.hostname]
-        spider.archive = archiver_for(crawler)
-        spider.full_walk = (
-            settings.getbool("UIR_NEWS_FULL_WALK") or not spider.archive.walk_complete()
-        )
-        spider.overlap_pages = settings.getint("UIR_NEWS_OVERLAP_PAGES", 1)
-        spider.recent_days = settings.getint("UIR_NEWS_RECENT_DAYS", 14)
-        spider.recheck_after = timedelta(hours=settings.getfloat("UIR_NEWS_RECHECK_HOURS", 12.0))
-        spider.retry_failed_runs = settings.getint("UIR_NEWS_RETRY_FAILED_RUNS", 5)
+        spider.full_walk_asked = settings.getbool("UIR_NEWS_FULL_WALK")
+        spider.overlap_pages = settings.getint("UIR_NEWS_OVERLAP_PAGES")
+        spider.recent_days = settings.getint("UIR_NEWS_RECENT_DAYS")
+        spider.recheck_after = timedelta(hours=settings.getfloat("UIR_NEWS_RECHECK_HOURS"))
+        spider.retry_failed_runs = settings.getint("UIR_NEWS_RETRY_FAILED_RUNS")
         spider.fetch_view_count = settings.getbool("UIR_NEWS_FETCH_VIEW_COUNT")
+        # The spider is built before the extensions: it finds the run's
+        # ArchiveRun when the spider opens, as Scrapy documents.
+        crawler.signals.connect(spider.spider_opened, signal=signals.spider_opened)
         return spider
 
+    def spider_opened(self, spider: scrapy.Spider) -> None:
+        run = self.crawler.get_extension(ArchiveRun)
+        if run is None:
+            raise RuntimeError("the gxyw spider needs the ArchiveRun extension")
+        self.run = run
+
     allowed_domains: list[str]
-    archive: Archiver
+    run: ArchiveRun
+    full_walk_asked: bool
     overlap_pages: int
     recent_days: int
     recheck_after: timedelta
     retry_failed_runs: int
     fetch_view_count: bool
 
+    # A method, not a property: feed exports read every spider attribute.
+    def catalog(self) -> ArchiveReader:
+        """The catalog as committed so far (read-only; the run must be open)."""
+        return self.run.client.reader
+
     async def start(self) -> AsyncIterator[Any]:
         assert self.start_url
+        # The first run, and the first after one that did not finish, walk everything.
+        self.full_walk = self.full_walk_asked or not self.catalog().walk_complete()
+        self.run.full_walk = self.full_walk
         yield scrapy.Request(
             self.start_url, callback=self.parse_listing_page, errback=self.on_listing_error
         )
         # Articles that failed in earlier runs and are still missing.
-        for url in self.archive.pending_failures(self.retry_failed_runs):
+        for url in self.catalog().pending_failures(self.retry_failed_runs):
             if urlsplit(url).hostname in self.allowed_domains:
                 self.crawler.stats.inc_value("crawl/retried_failures")
                 yield scrapy.Request(
@@ -124,12 +149,12 @@ class GxywSpider(scrapy.Spider):
     def parse_listing_page(self, response: Response) -> Iterator[Any]:
         self.crawler.stats.inc_value("crawl/listing_pages")
         if response.status != 200:
-            self.listing_failed = True
+            self.run.listing_failed = True
             self.report(response.url, f"listing_http_{response.status}", article=False)
             return
         page = parse_listing(response.body, response.url)
         if not page.items:
-            self.listing_failed = True
+            self.run.listing_failed = True
             self.report(response.url, "listing_without_items", article=False)
         host = urlsplit(response.url).hostname
         new_items = known_items = 0
@@ -138,14 +163,14 @@ class GxywSpider(scrapy.Spider):
                 # Link-type items (off-site, often WeChat) and content.jsp
                 # items are recorded, not followed.
                 self.crawler.stats.inc_value(f"crawl/{item.kind}_items")
-                self.external_links.append(
+                self.run.external_items.append(
                     {"url": item.url, "kind": item.kind, "title": item.title, "page": response.url}
                 )
                 continue
             if response.urljoin(item.url) in self.requested_articles:
                 known_items += 1
                 continue
-            state = self.archive.article_state(item.url)
+            state = self.catalog().article_state(item.url)
             if state is None:
                 new_items += 1
                 yield self._article_request(response, item)
@@ -217,7 +242,7 @@ class GxywSpider(scrapy.Spider):
             return None
         if _as_datetime(state.last_checked) > now - self.recheck_after:
             return None
-        previous = self.archive.previous_capture(item.url)
+        previous = self.catalog().previous_capture(item.url)
         headers = {}
         if previous is not None and previous.etag:
             headers["If-None-Match"] = previous.etag
@@ -248,7 +273,7 @@ class GxywSpider(scrapy.Spider):
         self.pending_articles.discard(response.meta.get("article_url", response.url))
         if response.meta.get("unchanged"):
             self.crawler.stats.inc_value("crawl/unchanged")
-            self.archive.mark_unchanged(response.url, response.meta["fetched_at"])
+            self.run.client.mark_unchanged(response.url, response.meta["fetched_at"])
             return []
         if response.status != 200:
             # A 200 is classified by the archiver's parse: one parse per page.
@@ -305,7 +330,7 @@ class GxywSpider(scrapy.Spider):
         )
 
     def on_listing_error(self, failure: Failure) -> None:
-        self.listing_failed = True
+        self.run.listing_failed = True
         self.on_error(failure, article=False)
 
     def closed(self, reason: str) -> None:
@@ -314,17 +339,8 @@ class GxywSpider(scrapy.Spider):
         self.pending_articles.clear()
 
     def report(self, url: str, reason: str, detail: str = "", *, article: bool = True) -> None:
-        """Record a page that did not become an article, with its reason.
-
-        Article pages are also noted in the catalog, so the next run tries
-        them again even when they are far down the listing.
-        """
-        entry = problem(url, reason, detail, article=article)
-        self.crawler.stats.inc_value(f"crawl/problems/{reason}")
-        self.problems.append(entry)
-        self.logger.warning("Not archived: %s (%s) %s", url, reason, detail)
-        if retry_next_run(entry):
-            self.archive.record_failure(url, reason, detail, iso_utc())
+        """A page that did not become an article, with its reason (see ArchiveRun.report)."""
+        self.run.report(url, reason, detail, article=article)
 
 
 def _as_date(value: str | None) -> date | None:

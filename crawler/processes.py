@@ -1,8 +1,9 @@
-"""Garbage-collector settings for the crawl's two long-running processes."""
+"""The crawl's two long-running processes: garbage-collector settings, peak memory."""
 
 from __future__ import annotations
 
 import gc
+import resource
 
 
 def tune_gc() -> None:
@@ -17,3 +18,8 @@ def tune_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(5_000, 20, 20)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MB (Linux reports KiB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)

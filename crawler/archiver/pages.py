@@ -1,0 +1,67 @@
+"""An article page as fetched, and the record assembled from it (in either process).
+
+:class:`ArticlePage` is the item the spider yields: Scrapy's pipeline hands
+it to the archiver and its feed exports write it (without the body, see
+``FEED_EXPORT_FIELDS`` in :mod:`crawler.settings`). :func:`parse_page` is the
+one place a page becomes a record, run by the archiver process, or by the
+crawl process when the archiver is behind.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from crawler.extract import ListingItem, NotAnArticle, merge_listing, parse_article
+from record import ArticleRecord, WarcLocation
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ArticlePage:
+    """An article page as fetched: where its response is in the WARC, when, and its bytes.
+
+    ``listing`` and ``page_url`` are the listing entry that linked to it and
+    that listing page (None for a page retried from an earlier run).
+    """
+
+    url: str
+    warc: WarcLocation
+    fetched_at: str
+    body: bytes = field(repr=False)
+    listing: ListingItem | None = None
+    page_url: str | None = None
+    view_count: int | None = None
+
+
+@dataclass(frozen=True)
+class ParsedPage:
+    """What became of an article page: its record, or why it has none."""
+
+    url: str
+    record: ArticleRecord | None
+    reason: str = ""
+    detail: str = ""
+
+
+def parse_page(page: ArticlePage) -> ParsedPage:
+    """The record of an article page with what the crawl knows, or the reason it has none.
+
+    The same in either process. A page that is not an article gets the
+    extractor's reason; a parser exception on one page is reported as
+    ``parse_error`` (the traceback goes to the log) instead of stopping the run.
+    """
+    try:
+        article = parse_article(page.body, page.url)
+    except NotAnArticle as exc:
+        return ParsedPage(page.url, None, exc.reason)
+    except Exception as exc:
+        logger.exception("Could not parse %s", page.url)
+        return ParsedPage(page.url, None, "parse_error", f"{type(exc).__name__}: {exc}")
+    record = ArticleRecord(**article, listing=None, fetched_at=page.fetched_at, warc=page.warc)
+    if page.listing is not None and page.page_url is not None:
+        record = merge_listing(record, page.listing, page.page_url)
+    if page.view_count is not None:
+        record["view_count"] = page.view_count
+    return ParsedPage(page.url, record)

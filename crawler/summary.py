@@ -1,0 +1,149 @@
+"""The run summary (``runs/{run_id}.json``) and the exit codes of a crawl.
+
+:class:`RunSummary` is what :class:`crawler.extensions.ArchiveRun` writes at
+the end of every run that held the archive, what ``uir-news crawl`` prints,
+and what the catalog's ``runs`` table stores. Its JSON form keeps the keys
+of every earlier summary; :meth:`RunSummary.from_json` reads old ones too.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from crawler.failures import Problem
+
+
+class ExitCode(enum.IntEnum):
+    """Exit codes of ``uir-news crawl`` and ``scrapy crawl gxyw`` (listed in the README)."""
+
+    OK = 0
+    PARTIAL = 1  # some pages could not be archived; the rest is safe
+    USAGE = 2  # bad command line or input
+    LAYOUT_ALARM = 3  # a normally present field vanished: the site was redesigned
+    LOCKED = 4  # another run holds the archive's lock
+    FAILED = 5  # nothing could be crawled (start page unreachable), or the archiver died
+
+
+def exit_code_for(
+    *,
+    archiver_error: str | None,
+    records: int,
+    listing_pages: int,
+    alarms: list[str],
+    failures: int,
+) -> ExitCode:
+    """The exit code of a finished run, the worst outcome first."""
+    if archiver_error or (records == 0 and listing_pages == 0):
+        return ExitCode.FAILED
+    if alarms:
+        return ExitCode.LAYOUT_ALARM
+    if failures:
+        return ExitCode.PARTIAL
+    return ExitCode.OK
+
+
+@dataclass
+class ArticleCounts:
+    seen: int = 0
+    new_versions: int = 0
+    edited: int = 0
+    unchanged: int = 0
+    rechecked: int = 0
+    invalid: int = 0
+    too_large: int = 0
+
+
+@dataclass
+class WarcCounts:
+    files: list[str] = field(default_factory=list)
+    bytes: int = 0
+    records: int = 0
+    revisits: int = 0
+
+
+@dataclass
+class PeakRss:
+    """Peak resident memory of each process, in MB."""
+
+    crawl: float = 0.0
+    archiver: float | None = None
+
+
+@dataclass
+class RunSummary:
+    """One run, as ``runs/{run_id}.json`` records it."""
+
+    run_id: str
+    start_url: str
+    archive: str
+    started_at: str
+    finished_at: str
+    exit_code: ExitCode
+    duration_s: float = 0.0
+    cpu_s: float = 0.0
+    archiver_cpu_s: float | None = None
+    peak_rss_mb: PeakRss = field(default_factory=PeakRss)
+    #: Pages the crawl process parsed itself while the archiver was behind.
+    parsed_in_crawl_process: int = 0
+    finish_reason: str | None = None
+    #: "full" or "incremental".
+    walk: str = "full"
+    requests: int = 0
+    responses: int = 0
+    response_bytes: int = 0
+    listing_pages: int = 0
+    articles: ArticleCounts = field(default_factory=ArticleCounts)
+    warc: WarcCounts = field(default_factory=WarcCounts)
+    field_fill: dict[str, int] = field(default_factory=dict)
+    alarms: list[str] = field(default_factory=list)
+    problem_counts: dict[str, int] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    failures: int = 0
+    external_items: list[dict[str, Any]] = field(default_factory=list)
+    #: What the run repaired before crawling, after a killed run (None: nothing).
+    recovery: dict[str, Any] | None = None
+    archiver_error: str | None = None
+    pid: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary as JSON-ready data, with the keys every summary has had."""
+        data = asdict(self)
+        data["exit_code"] = int(self.exit_code)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunSummary:
+        """A summary read back from ``runs/*.json`` (missing counts read as zero)."""
+        rss = data.get("peak_rss_mb") or {}
+        return cls(
+            run_id=str(data["run_id"]),
+            start_url=str(data.get("start_url", "")),
+            archive=str(data.get("archive", "")),
+            started_at=str(data.get("started_at", "")),
+            finished_at=str(data.get("finished_at", "")),
+            exit_code=ExitCode(int(data.get("exit_code", ExitCode.OK))),
+            duration_s=float(data.get("duration_s", 0.0)),
+            cpu_s=float(data.get("cpu_s", 0.0)),
+            archiver_cpu_s=data.get("archiver_cpu_s"),
+            peak_rss_mb=PeakRss(**rss) if isinstance(rss, dict) else PeakRss(),
+            parsed_in_crawl_process=int(data.get("parsed_in_crawl_process", 0)),
+            finish_reason=data.get("finish_reason"),
+            walk=str(data.get("walk", "full")),
+            requests=int(data.get("requests", 0)),
+            responses=int(data.get("responses", 0)),
+            response_bytes=int(data.get("response_bytes", 0)),
+            listing_pages=int(data.get("listing_pages", 0)),
+            articles=ArticleCounts(**data.get("articles", {})),
+            warc=WarcCounts(**data.get("warc", {})),
+            field_fill=dict(data.get("field_fill", {})),
+            alarms=list(data.get("alarms", [])),
+            problem_counts=dict(data.get("problem_counts", {})),
+            problems=[Problem.from_json(p) for p in data.get("problems", [])],
+            failures=int(data.get("failures", 0)),
+            external_items=list(data.get("external_items", [])),
+            recovery=data.get("recovery"),
+            archiver_error=data.get("archiver_error"),
+            pid=int(data.get("pid", 0)),
+        )
