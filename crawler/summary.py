@@ -8,22 +8,13 @@ of every earlier summary; :meth:`RunSummary.from_json` reads old ones too.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from crawler.exit_codes import ExitCode
 from crawler.failures import Problem
 
-
-class ExitCode(enum.IntEnum):
-    """Exit codes of ``uir-news crawl`` and ``scrapy crawl gxyw`` (listed in the README)."""
-
-    OK = 0
-    PARTIAL = 1  # some pages could not be archived; the rest is safe
-    USAGE = 2  # bad command line or input
-    LAYOUT_ALARM = 3  # a normally present field vanished: the site was redesigned
-    LOCKED = 4  # another run holds the archive's lock
-    FAILED = 5  # nothing could be crawled (start page unreachable), or the archiver died
+__all__ = ["ExitCode", "RunSummary", "exit_code_for"]
 
 
 def exit_code_for(

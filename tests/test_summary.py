@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from crawler.failures import Problem
 from crawler.summary import ExitCode, RunSummary, exit_code_for
+from tests.helpers.cli import REPO
 
 # The keys every run summary has had (runs/*.json, the catalog's runs table).
 KEYS = {
@@ -92,4 +94,9 @@ def test_exit_code_table(outcome: dict[str, object], code: ExitCode) -> None:
 
 
 def test_exit_codes_are_the_documented_numbers() -> None:
-    assert [int(c) for c in ExitCode] == [0, 1, 2, 3, 4, 5]
+    """The README's exit-code table lists exactly the codes the program uses."""
+    readme = (REPO / "README.md").read_text("utf-8")
+    table = readme[readme.index("| code | meaning |") :].split("\n\n", 1)[0]
+    documented = [int(m) for m in re.findall(r"^\| (\d+) \|", table, re.M)]
+    assert documented == [int(c) for c in ExitCode]
+    assert documented[:6] == [0, 1, 2, 3, 4, 5]

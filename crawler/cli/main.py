@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from archive.storage.layout import ArchiveLayout, archive_dir, default_archive_dir
@@ -22,7 +22,10 @@ from crawler.cli.errors import UsageError
 from crawler.cli.maintenance import add_commands as add_maintenance_commands
 from crawler.cli.options import add_archive_argument
 from crawler.cli.research import add_commands as add_research_commands
-from crawler.summary import ExitCode, RunSummary
+from crawler.exit_codes import ExitCode
+
+if TYPE_CHECKING:
+    from crawler.summary import RunSummary
 
 
 def _check_start_url(url: str) -> str:
@@ -251,14 +254,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(ExitCode.USAGE)
     except KeyboardInterrupt:
         print("uir-news: interrupted", file=sys.stderr)
-        return 130
+        return ExitCode.INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`uir-news search ... | head`): nothing is wrong
         # with the archive. Point stdout at /dev/null so the interpreter's final
         # flush does not fail again, and exit as a process killed by SIGPIPE would.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return 128 + signal.SIGPIPE
+        return ExitCode.BROKEN_PIPE
     return result
 
 

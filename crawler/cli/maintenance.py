@@ -20,7 +20,7 @@ from archive.storage.recovery import rebuild, repair_open_warcs
 from archive.storage.verify import verify
 from crawler.cli.errors import UsageError
 from crawler.cli.options import add_archive_argument, existing_archive, warn
-from crawler.summary import ExitCode
+from crawler.exit_codes import ExitCode
 
 _SHOWN_PROBLEMS = 50
 

@@ -58,7 +58,7 @@ from archive.storage.layout import ArchiveLayout
 from archive.storage.warc import WarcPointer, read_record
 from crawler.cli.errors import UsageError
 from crawler.cli.options import add_archive_argument, catalogued_archive, existing_archive, warn
-from crawler.summary import ExitCode
+from crawler.exit_codes import ExitCode
 
 # -- shared arguments ----------------------------------------------------------
 

@@ -1,0 +1,22 @@
+"""The one exit-code table of ``uir-news`` and ``scrapy crawl gxyw`` (listed in the README).
+
+Its own module, importing nothing, so every command can name its exit codes
+without loading Scrapy; :mod:`crawler.summary` decides a run's code.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class ExitCode(enum.IntEnum):
+    """Exit codes of ``uir-news crawl`` and ``scrapy crawl gxyw`` (listed in the README)."""
+
+    OK = 0
+    PARTIAL = 1  # some pages could not be archived; the rest is safe
+    USAGE = 2  # bad command line or input
+    LAYOUT_ALARM = 3  # a normally present field vanished: the site was redesigned
+    LOCKED = 4  # another run holds the archive's lock
+    FAILED = 5  # nothing could be crawled (start page unreachable), or the archiver died
+    INTERRUPTED = 130  # stopped by Ctrl-C before it finished
+    BROKEN_PIPE = 141  # the reader of the output went away (| head), as after SIGPIPE
