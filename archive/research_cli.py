@@ -72,14 +72,18 @@ def open_catalog(layout: ArchiveLayout) -> sqlite3.Connection:
     from archive import catalog, search
 
     conn = catalog.connect(layout.catalog_path)
-    search.ensure_search_schema(conn)
-    indexed = conn.execute("SELECT count(*) FROM search_text").fetchone()[0]
-    current = conn.execute(
-        "SELECT count(*) FROM articles WHERE current_version_id IS NOT NULL"
-    ).fetchone()[0]
-    if indexed != current:
-        print(f"uir-news: indexing {current} articles for search…", file=sys.stderr)
-        search.reindex_all(conn)
+    try:
+        search.ensure_search_schema(conn)
+        indexed = conn.execute("SELECT count(*) FROM search_text").fetchone()[0]
+        current = conn.execute(
+            "SELECT count(*) FROM articles WHERE current_version_id IS NOT NULL"
+        ).fetchone()[0]
+        if indexed != current:
+            print(f"uir-news: indexing {current} articles for search…", file=sys.stderr)
+            search.reindex_all(conn)
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
