@@ -46,6 +46,7 @@ def _datasette_leaks_collected() -> None:
     when datasette.filters is imported, one for its cached SQLite version. Python 3.13
     warns when they are collected, in whichever later test that happens; make and
     collect them here, ignoring that warning for them alone."""
+    gc.collect()  # anything earlier tests left open is reported, not hidden below
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "unclosed database", ResourceWarning)
         import datasette.filters  # noqa: F401
