@@ -1,13 +1,18 @@
 # Set-up and everyday tasks. Everything installs into a local virtual
-# environment (.venv), so a fresh machine needs only Python 3.11.
+# environment (.venv), so a fresh machine needs only Python 3.11, 3.12 or 3.13.
 
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# The first of python3.13, python3.12, python3.11, python3 that is 3.11-3.13;
+# `make PYTHON=/path/to/python3.12 ...` picks another (then `make clean` first).
+PYTHON ?= $(shell sh .ci/find-python 2>/dev/null)
 VENV ?= .venv
 BIN := $(VENV)/bin
+# test-newest: a second venv with the newest Python 3.11-3.13 on PATH or in pyenv.
+NEWEST_VENV ?= .venv-newest
 
-.PHONY: install demo test lint bench fonts clean
+.PHONY: install demo test test-fast test-newest lint bench fonts clean
 
 $(VENV)/.installed: pyproject.toml
+	@test -n "$(PYTHON)" || { sh .ci/find-python >/dev/null; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -22,6 +27,22 @@ demo: install
 ## The test suite: crawls the replica over loopback HTTP, real WARC and SQLite.
 test: install
 	$(BIN)/python -m pytest
+
+## The tests that do not crawl the replica end to end (pytest marker e2e).
+test-fast: install
+	$(BIN)/python -m pytest -m "not e2e"
+
+## The suite again in $(NEWEST_VENV) on the newest Python found, when .venv runs an older one.
+test-newest: install
+	@newest=$$(sh .ci/find-python --newest) || exit 1; \
+	version='import sys; print("%d.%d" % sys.version_info[:2])'; \
+	main=$$($(BIN)/python -c "$$version"); new=$$("$$newest" -c "$$version"); \
+	if [ "$$main" = "$$new" ]; then \
+		echo "test-newest: $(VENV) runs Python $$main, the newest here; nothing more to test"; \
+	else \
+		echo "test-newest: Python $$new ($$newest) in $(NEWEST_VENV); $(VENV) runs $$main"; \
+		$(MAKE) --no-print-directory test VENV=$(NEWEST_VENV) PYTHON="$$newest"; \
+	fi
 
 lint: install
 	$(BIN)/ruff check .
@@ -42,4 +63,4 @@ fonts:
 	apt-get install -y fonts-wqy-microhei || (apt-get update && apt-get install -y fonts-wqy-microhei)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) $(NEWEST_VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -180,11 +181,11 @@ def test_parquet_row_groups_stream(tmp_path: Path) -> None:
 
 def test_failed_export_leaves_no_file(archive_dir: Path, tmp_path: Path) -> None:
     def failing() -> Iterator[ArticleRow]:
-        conn = catalog.connect(archive_dir / "catalog.sqlite")
-        for n, row in enumerate(iter_articles(conn, Filters())):
-            if n == 30:
-                raise RuntimeError("disk on fire")
-            yield row
+        with closing(catalog.connect(archive_dir / "catalog.sqlite")) as conn:
+            for n, row in enumerate(iter_articles(conn, Filters())):
+                if n == 30:
+                    raise RuntimeError("disk on fire")
+                yield row
 
     out = tmp_path / "x.parquet"
     with pytest.raises(RuntimeError), atomic_output(out, binary=True) as fh:

@@ -233,25 +233,25 @@ def test_hostile_queries_are_just_text(corpus: Any, query: str) -> None:
 
 def test_reindex_and_update_keep_the_index_exact(tmp_path: Path) -> None:
     records = list(random_records(30, seed=3, low=100, high=200))
-    conn = build_catalog(tmp_path / "c.sqlite", records)
-    before = urls(conn, "党建")
-    # A new version of an article replaces its rows.
-    changed = dict(
-        records[0], body_text="全新内容：独一无二的词语", fetched_at="2025-08-01T00:00:00Z"
-    )
-    with catalog.transaction(conn):
-        result = catalog.put_record(conn, changed)
-        index_article(conn, result.article_id, changed)
-    assert urls(conn, "独一无二") == {changed["url"]}
-    records[0] = changed
-    assert urls(conn, "党建") == scan(records, "党建")
-    assert reindex_all(conn) == 30
-    assert urls(conn, "独一无二") == {changed["url"]}
-    assert urls(conn, "党建") == scan(records, "党建")
-    assert before - {changed["url"]} <= urls(conn, "党建")
-    conn.execute("UPDATE meta SET value = 'old' WHERE key = 'search_index_version'")
-    ensure_search_schema(conn)  # rebuilds
-    assert urls(conn, "党建") == scan(records, "党建")
+    with contextlib.closing(build_catalog(tmp_path / "c.sqlite", records)) as conn:
+        before = urls(conn, "党建")
+        # A new version of an article replaces its rows.
+        changed = dict(
+            records[0], body_text="全新内容：独一无二的词语", fetched_at="2025-08-01T00:00:00Z"
+        )
+        with catalog.transaction(conn):
+            result = catalog.put_record(conn, changed)
+            index_article(conn, result.article_id, changed)
+        assert urls(conn, "独一无二") == {changed["url"]}
+        records[0] = changed
+        assert urls(conn, "党建") == scan(records, "党建")
+        assert reindex_all(conn) == 30
+        assert urls(conn, "独一无二") == {changed["url"]}
+        assert urls(conn, "党建") == scan(records, "党建")
+        assert before - {changed["url"]} <= urls(conn, "党建")
+        conn.execute("UPDATE meta SET value = 'old' WHERE key = 'search_index_version'")
+        ensure_search_schema(conn)  # rebuilds
+        assert urls(conn, "党建") == scan(records, "党建")
 
 
 def test_normalize_with_map_agrees_with_normalize() -> None:

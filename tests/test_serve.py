@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 import sqlite3
 import urllib.parse
 import urllib.request
+import warnings
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +38,22 @@ def catalog_path(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[d
             index_article(conn, catalog.put_record(conn, record).article_id, record)
     conn.close()
     return path, records
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _datasette_leaks_collected() -> None:
+    """Datasette 0.65 never closes two throwaway in-memory SQLite connections: one made
+    when datasette.filters is imported, one for its cached SQLite version. Python 3.13
+    warns when they are collected, in whichever later test that happens; make and
+    collect them here, ignoring that warning for them alone."""
+    gc.collect()  # anything earlier tests left open is reported, not hidden below
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "unclosed database", ResourceWarning)
+        import datasette.filters  # noqa: F401
+        from datasette.utils.sqlite import sqlite_version
+
+        sqlite_version()
+        gc.collect()
 
 
 def fetch(url: str) -> str:
@@ -67,26 +86,26 @@ def test_search_page_over_http_finds_a_two_character_word(
         for bad in ('"', "NOT", "'; DROP TABLE articles; --", ""):
             url = f"{base}/catalog/search.json?q={urllib.parse.quote(bad)}&_shape=array"
             assert json.loads(fetch(url)) == []
-        assert fetch(f"{base}/-/versions.json")
+        # Not /-/versions.json: Datasette 0.65 leaves a SQLite connection open on each call.
+        plugins = json.loads(fetch(f"{base}/-/plugins.json"))
+        assert "uir_news_search" in {plugin["name"] for plugin in plugins}
 
 
 def test_every_catalog_column_is_documented(
     catalog_path: tuple[Path, list[dict[str, Any]]],
 ) -> None:
     path, _ = catalog_path
-    conn = sqlite3.connect(path)
+    with closing(sqlite3.connect(path)) as conn:
+        tables = {
+            name: [row[1] for row in conn.execute(f"PRAGMA table_info({name})")]
+            for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            if not re.match(r"search_fts_|sqlite_", name)
+        }
     doc = (REPO / "docs" / "catalog.md").read_text("utf-8")
-    tables = [
-        name
-        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-        if not re.match(r"search_fts_|sqlite_", name)
-    ]
     assert set(tables) == set(TABLES)
-    for table in tables:
+    for table, columns in tables.items():
         assert f"`{table}`" in doc, table
-        columns = [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
         assert set(columns) == set(TABLES[table]["columns"]), table
         for column in columns:
             assert f"`{column}`" in doc, (table, column)
-    conn.close()
     assert "search" in metadata()["databases"]["catalog"]["queries"]

@@ -7,6 +7,7 @@ ever travels as a bound parameter.
 from __future__ import annotations
 
 import calendar
+import difflib
 import json
 import re
 import sqlite3
@@ -14,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from archive.storage.records import VOLATILE_FIELDS
 from record import CREDIT_ROLES, REVIEW_ROLES
 
 __all__ = ["CREDIT_ROLES", "REVIEW_ROLES"]  # re-exported for the research modules
@@ -240,10 +242,6 @@ def article_captures(conn: sqlite3.Connection, url: str) -> list[sqlite3.Row]:
 
 def version_changes(old: dict[str, Any], new: dict[str, Any]) -> tuple[list[str], list[str]]:
     """(fields whose value differs, unified diff lines of body_text), volatile fields ignored."""
-    import difflib
-
-    from archive.storage.records import VOLATILE_FIELDS
-
     fields = sorted(
         key
         for key in set(old) | set(new)

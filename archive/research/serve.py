@@ -273,12 +273,12 @@ def make_datasette(catalog_path: Path) -> Any:
     )
 
 
-def make_server(catalog_path: Path, port: int = 8001) -> Any:
-    """A uvicorn server for the catalog on 127.0.0.1 (loopback only)."""
+def make_server(datasette: Any, port: int = 8001) -> Any:
+    """A uvicorn server for ``datasette`` on 127.0.0.1 (loopback only)."""
     import uvicorn
 
     config = uvicorn.Config(
-        make_datasette(catalog_path).app(),
+        datasette.app(),
         host="127.0.0.1",
         port=port,
         log_level="warning",
@@ -289,7 +289,7 @@ def make_server(catalog_path: Path, port: int = 8001) -> Any:
 
 def serve(catalog_path: Path, port: int = 8001) -> None:
     """Serve until interrupted."""
-    make_server(catalog_path, port).run()
+    make_server(make_datasette(catalog_path), port).run()
 
 
 @contextmanager
@@ -299,7 +299,8 @@ def serving(catalog_path: Path) -> Iterator[str]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = make_server(catalog_path, port)
+    datasette = make_datasette(catalog_path)
+    server = make_server(datasette, port)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:
@@ -313,3 +314,6 @@ def serving(catalog_path: Path) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+        # Datasette keeps its file connections open for the life of the process.
+        for database in datasette.databases.values():
+            database.close()

@@ -141,17 +141,21 @@ def connect(path: Path) -> sqlite3.Connection:
     """Open (creating if needed) the catalog at ``path`` in WAL mode."""
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, isolation_level=None, timeout=30)
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
-    # WAL + NORMAL: a commit survives a killed process; only power loss can
-    # drop the last commits, and rebuild() recovers those from the files.
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.executescript(_SCHEMA)
-    conn.execute(
-        "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
-        (str(CATALOG_SCHEMA_VERSION),),
-    )
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        # WAL + NORMAL: a commit survives a killed process; only power loss can
+        # drop the last commits, and rebuild() recovers those from the files.
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.executescript(_SCHEMA)
+        conn.execute(
+            "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
+            (str(CATALOG_SCHEMA_VERSION),),
+        )
+    except BaseException:
+        conn.close()  # a locked or corrupt file: no half-opened connection left behind
+        raise
     return conn
 
 

@@ -99,14 +99,18 @@ def open_catalog(layout: ArchiveLayout) -> sqlite3.Connection:
     """The catalog with up-to-date search tables (indexes it first if it never was)."""
 
     conn = catalog.connect(layout.catalog_path)
-    ensure_search_schema(conn)
-    indexed = conn.execute("SELECT count(*) FROM search_text").fetchone()[0]
-    current = conn.execute(
-        "SELECT count(*) FROM articles WHERE current_version_id IS NOT NULL"
-    ).fetchone()[0]
-    if indexed != current:
-        print(f"uir-news: indexing {current} articles for search…", file=sys.stderr)
-        reindex_all(conn)
+    try:
+        ensure_search_schema(conn)
+        indexed = conn.execute("SELECT count(*) FROM search_text").fetchone()[0]
+        current = conn.execute(
+            "SELECT count(*) FROM articles WHERE current_version_id IS NOT NULL"
+        ).fetchone()[0]
+        if indexed != current:
+            print(f"uir-news: indexing {current} articles for search…", file=sys.stderr)
+            reindex_all(conn)
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 

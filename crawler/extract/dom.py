@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import re
 from collections.abc import Callable, Iterator
@@ -214,8 +215,6 @@ def xpath(expr: str) -> Any:
 
 
 def deepcopy(el: Element) -> Element:
-    import copy
-
     return copy.deepcopy(el)
 
 
