@@ -19,6 +19,7 @@ from archive.storage.verify import verify
 from archive.storage.warc import WarcPointer, iter_records, list_warcs, read_record
 from replica.server import ReplicaServer
 from tests.helpers.cli import REPO, crawl
+from tests.helpers.lock import lock_held_elsewhere
 from tests.helpers.warc import warcio_check
 
 pytestmark = pytest.mark.e2e
@@ -193,33 +194,13 @@ def test_second_run_exits_at_once_while_first_holds_the_lock(
     fresh_replica: ReplicaServer, tmp_path: Path
 ) -> None:
     archive = tmp_path / "archive"
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys,time; from pathlib import Path;"
-            "from archive.storage.lock import ArchiveLock;"
-            "lock = ArchiveLock(Path(sys.argv[1])).acquire();"
-            "print('held', flush=True); time.sleep(60)",
-            str(archive / "uir-news.lock"),
-        ],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    with lock_held_elsewhere(archive):
         started = time.monotonic()
         second = crawl(fresh_replica, archive, check=False)
         assert second.returncode == 4
         assert "holds" in second.stderr and "Traceback" not in second.stderr
         assert time.monotonic() - started < 30
         assert not fresh_replica.requests, "a locked-out run must not crawl"
-    finally:
-        holder.kill()
-        holder.wait()
-        if holder.stdout is not None:
-            holder.stdout.close()
     # The holder died without releasing: the next run takes over and repairs.
     crawl(fresh_replica, archive)
     assert_archive_complete(archive, fresh_replica)

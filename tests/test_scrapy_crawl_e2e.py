@@ -20,6 +20,7 @@ import pytest
 from archive.storage.warc import iter_records, list_warcs
 from replica.server import ReplicaServer
 from tests.helpers.cli import REPO, crawl
+from tests.helpers.lock import lock_held_elsewhere
 
 pytestmark = pytest.mark.e2e
 
@@ -148,29 +149,9 @@ def test_scrapy_crawl_leaves_a_locked_archive_alone(
     fresh_replica: ReplicaServer, tmp_path: Path
 ) -> None:
     archive = tmp_path / "archive"
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys,time; from pathlib import Path;"
-            "from archive.storage.lock import ArchiveLock;"
-            "lock = ArchiveLock(Path(sys.argv[1])).acquire();"
-            "print('held', flush=True); time.sleep(60)",
-            str(archive / "uir-news.lock"),
-        ],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    with lock_held_elsewhere(archive):
         proc = scrapy_crawl(fresh_replica, archive, "-O", str(tmp_path / "pages.jsonl"))
         assert proc.returncode == 4, proc.stderr[-3000:]
         assert "holds" in proc.stderr
         assert [p.name for p in archive.iterdir()] == ["uir-news.lock"], "wrote into the archive"
         assert not fresh_replica.requests, "a locked-out run must not crawl"
-    finally:
-        holder.kill()
-        holder.wait()
-        if holder.stdout is not None:
-            holder.stdout.close()

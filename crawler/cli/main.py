@@ -22,6 +22,7 @@ from crawler.cli.errors import UsageError
 from crawler.cli.maintenance import add_commands as add_maintenance_commands
 from crawler.cli.options import add_archive_argument
 from crawler.cli.research import add_commands as add_research_commands
+from crawler.cli.status import add_commands as add_status_commands
 from crawler.exit_codes import ExitCode
 
 if TYPE_CHECKING:
@@ -229,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     parse.set_defaults(func=cmd_parse)
 
     add_maintenance_commands(sub)
+    add_status_commands(sub)
     add_research_commands(sub)
 
     demo = sub.add_parser("demo", help="crawl the built-in replica site and show the result")

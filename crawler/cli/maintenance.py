@@ -9,17 +9,23 @@ Bad input raises :class:`crawler.cli.errors.UsageError`.
 from __future__ import annotations
 
 import argparse
+import json
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
 
 from archive.research.search import search_indexer
+from archive.storage import catalog
 from archive.storage.files import atomic_write_bytes
+from archive.storage.layout import ArchiveLayout
 from archive.storage.lock import ArchiveLock, LockHeld
 from archive.storage.recovery import rebuild, repair_open_warcs
 from archive.storage.verify import verify
+from crawler.archiver.protocol import iso_utc
 from crawler.cli.errors import UsageError
 from crawler.cli.options import add_archive_argument, existing_archive, warn
+from crawler.cli.status import LAST_VERIFY_KEY
 from crawler.exit_codes import ExitCode
 
 _SHOWN_PROBLEMS = 50
@@ -69,14 +75,32 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
 
-    report = verify(existing_archive(args))
+    layout = existing_archive(args)
+    report = verify(layout)
     print(report.one_line())
+    _note_verify(layout, report.one_line(), ok=report.ok)
     if args.verbose:
         for problem in report.problems[:_SHOWN_PROBLEMS]:
             print(f"  {problem}", file=sys.stderr)
         if len(report.problems) > _SHOWN_PROBLEMS:
             print(f"  ... {len(report.problems) - _SHOWN_PROBLEMS} more", file=sys.stderr)
     return ExitCode.OK if report.ok else ExitCode.PARTIAL
+
+
+def _note_verify(layout: ArchiveLayout, summary: str, *, ok: bool) -> None:
+    """Keep the result in the catalog for `uir-news status` (skipped where it cannot be written)."""
+    note = json.dumps({"at": iso_utc(), "ok": ok, "summary": summary}, ensure_ascii=False)
+    try:
+        conn = catalog.connect(layout.catalog_path)
+    except (OSError, sqlite3.Error):
+        return
+    try:
+        with catalog.transaction(conn):
+            catalog.set_meta(conn, LAST_VERIFY_KEY, note)
+    except sqlite3.Error:
+        pass  # a read-only or damaged catalog: verify's own report said what matters
+    finally:
+        conn.close()
 
 
 # -- rebuild --------------------------------------------------------------------
