@@ -300,3 +300,32 @@ def test_sigkill_at_ten_points_then_rerun(fresh_replica: ReplicaServer, tmp_path
         crawl(fresh_replica, archive)
         assert_archive_complete(archive, fresh_replica)
     assert killed >= 9, f"only {killed} of the runs were really killed mid-crawl"
+
+
+def test_failed_articles_also_listed_again_are_fetched_once_and_not_reported(
+    fresh_replica: ReplicaServer, tmp_path: Path
+) -> None:
+    """Earlier failures are retried at start; the listing names the same articles.
+
+    Scrapy reads start requests lazily, so either may ask first: the article is
+    fetched once, archived, and never reported as dropped (a duplicate request
+    that Scrapy filters out used to leave it "pending").
+    """
+    from archive.storage import catalog
+
+    archive = tmp_path / "archive"
+    layout = ArchiveLayout(archive)
+    layout.create()
+    first_page = [fresh_replica.base_url + a.path for a in fresh_replica.site.articles[:20]]
+    conn = catalog.connect(layout.catalog_path)
+    with catalog.transaction(conn):
+        for url in first_page:
+            catalog.record_failure(conn, url, "timeout", "", "2026-01-01T00:00:00Z")
+    conn.close()
+    result = crawl(fresh_replica, archive)
+    summary = result.last_summary(archive)
+    assert summary["exit_code"] == 0
+    assert not [p for p in summary["problems"] if p["reason"] == "dropped"]
+    fetched = [r.path for r in fresh_replica.requests if r.path.startswith("/info/")]
+    assert len(fetched) == len(set(fetched))
+    assert_archive_complete(archive, fresh_replica)

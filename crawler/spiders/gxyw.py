@@ -134,6 +134,11 @@ class GxywSpider(scrapy.Spider):
         )
         # Articles that failed in earlier runs and are still missing.
         for url in self.catalog().pending_failures(self.retry_failed_runs):
+            # Scrapy reads start requests lazily, so the listing may have asked
+            # for this article already; a second request would be dropped as a
+            # duplicate and the article wrongly reported as "dropped".
+            if url in self.requested_articles:
+                continue
             if urlsplit(url).hostname in self.allowed_domains:
                 self.crawler.stats.inc_value("crawl/retried_failures")
                 yield scrapy.Request(
