@@ -10,6 +10,7 @@ extension's, so both ways of starting a crawl give the same archive.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,13 @@ from scrapy.settings import Settings
 from crawler.extensions import ArchiveRun
 from crawler.spiders.gxyw import GxywSpider
 from crawler.summary import RunSummary
+
+
+#: Scrapy loggers whose errors the run summary already reports, page by page.
+_SUMMARIZED_LOGGERS = (
+    "scrapy.downloadermiddlewares.retry",
+    "scrapy.downloadermiddlewares.robotstxt",
+)
 
 
 @dataclass
@@ -49,6 +57,12 @@ def run_crawl(options: CrawlOptions) -> RunSummary:
     archive (nothing is then fetched or written).
     """
     process = CrawlerProcess(build_settings(options))
+    if logging.getLevelName(options.log_level) > logging.INFO:
+        # Every page these middlewares give up on is in the run summary with
+        # its reason; their tracebacks (robots.txt unreachable, retries spent)
+        # would tell it a second time, at length, in every cron mail.
+        for name in _SUMMARIZED_LOGGERS:
+            logging.getLogger(name).setLevel(logging.CRITICAL)
     crawler = process.create_crawler(GxywSpider)
     arguments = {"archive": str(options.archive_dir)}
     if options.start_url is not None:

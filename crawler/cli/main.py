@@ -29,6 +29,11 @@ if TYPE_CHECKING:
     from crawler.summary import RunSummary
 
 
+#: The demo's replica port: fixed, so a second demo into the same archive sees
+#: the same URLs (a random port made every article new again).
+DEMO_PORT = 8642
+
+
 def _check_start_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
@@ -61,7 +66,9 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     options = CrawlOptions(
         start_url=None if args.start_url is None else _check_start_url(args.start_url),
         archive_dir=archive_dir(args.archive),
-        log_level="INFO" if args.verbose else "WARNING",
+        # Our summary says what went wrong, once: Scrapy's own log (and our
+        # per-page warnings) only with -v; --quiet keeps cron mail to the summary.
+        log_level="INFO" if args.verbose else "CRITICAL" if args.quiet else "ERROR",
         # Only what was given: every default is crawler.settings'.
         settings={key: value for key, value in given.items() if value is not None},
     )
@@ -70,34 +77,66 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     except LockHeld as exc:
         print(f"uir-news: {exc}; not starting a second run", file=sys.stderr)
         return int(ExitCode.LOCKED)
-    if not args.quiet or summary.exit_code != ExitCode.OK:
-        print(format_summary(summary), file=sys.stderr if args.quiet else sys.stdout)
+    if not args.quiet:
+        print(format_summary(summary))
+    elif summary.exit_code != ExitCode.OK:
+        print(format_quiet(summary), file=sys.stderr)
     return int(summary.exit_code)
 
 
+def _outcome(summary: RunSummary) -> str:
+    return f"{ExitCode(summary.exit_code).name} (exit {int(summary.exit_code)})"
+
+
 def format_summary(summary: RunSummary) -> str:
+    """The run summary for a person: the same names as in ``runs/{run_id}.json``."""
     articles = summary.articles
     warc = summary.warc
+    failures = [p for p in summary.problems if p.is_failure]
     lines = [
-        f"run {summary.run_id}: {summary.finish_reason} in {summary.duration_s:.1f}s",
+        f"run {summary.run_id}: {_outcome(summary)} in {summary.duration_s:.1f}s "
+        f"({summary.walk} walk, {summary.finish_reason})",
         f"  start URL       {summary.start_url}",
         f"  archive         {summary.archive}",
         f"  requests        {summary.requests} ({summary.response_bytes:,} bytes)",
         f"  listing pages   {summary.listing_pages}",
-        f"  articles        {articles.seen} seen, {articles.new_versions} new versions, "
-        f"{articles.unchanged} unchanged, {articles.invalid} invalid",
+        f"  articles        {articles.seen} seen: {articles.new_versions} new versions "
+        f"({articles.edited} of them edits), {articles.unchanged} unchanged, "
+        f"{articles.invalid} invalid",
         f"  WARC            {len(warc.files)} file(s), {warc.bytes:,} bytes, "
         f"{warc.records} records",
-        f"  errors          {summary.failures}",
+        f"  failures        {summary.failures}"
+        + (
+            f" (of {len(summary.problems)} problems; the others lose nothing)"
+            if len(summary.problems) != summary.failures
+            else ""
+        ),
     ]
     if summary.archiver_error:
         lines.append(f"  ARCHIVER FAILED {summary.archiver_error}")
     for alarm in summary.alarms:
         lines.append(f"  LAYOUT ALARM    {alarm}")
-    for problem in summary.problems[:20]:
+    shown = failures[:20]
+    for problem in shown:
         lines.append(f"    {problem.reason}: {problem.url} {problem.detail}".rstrip())
-    if len(summary.problems) > 20:
-        lines.append(f"    ... {len(summary.problems) - 20} more in runs/{summary.run_id}.json")
+    if len(failures) > len(shown):
+        lines.append(f"    ... {len(failures) - len(shown)} more in runs/{summary.run_id}.json")
+    return "\n".join(lines)
+
+
+def format_quiet(summary: RunSummary) -> str:
+    """For cron mail: the outcome, then one line per kind of failure, with one example."""
+    runs = f"{summary.archive}/runs/{summary.run_id}.json"
+    lines = [f"uir-news crawl: {_outcome(summary)}, {summary.failures} failures; details in {runs}"]
+    if summary.archiver_error:
+        lines.append(f"  archiver failed: {summary.archiver_error}")
+    lines.extend(f"  layout alarm: {alarm}" for alarm in summary.alarms)
+    by_reason: dict[str, list[str]] = {}
+    for problem in summary.problems:
+        if problem.is_failure:
+            by_reason.setdefault(problem.reason, []).append(problem.url)
+    for reason, urls in sorted(by_reason.items(), key=lambda item: -len(item[1])):
+        lines.append(f"  {reason}: {len(urls)} (e.g. {urls[0]})")
     return "\n".join(lines)
 
 
@@ -146,8 +185,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
         # A fresh archive each time, beside (never inside) the default one.
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         demo_dir = default_archive_dir().parent / f"demo-{stamp}-{os.getpid()}"
+    if not 0 <= args.port < 65536:
+        raise UsageError(f"--port must be 0-65535 (0: any free port), got {args.port}")
     site = ReplicaSite()
-    with ReplicaServer(site) as server:
+    server = ReplicaServer(site, port=args.port)
+    try:
+        server.start()
+    except OSError as exc:
+        raise UsageError(
+            f"cannot serve the replica on 127.0.0.1:{args.port} ({exc.strerror or exc}); "
+            "pick another --port"
+        ) from exc
+    with server:
         print(f"replica site serving {server.start_url}")
         summary = run_crawl(CrawlOptions(start_url=server.start_url, archive_dir=demo_dir))
     print(format_summary(summary))
@@ -233,13 +282,34 @@ def build_parser() -> argparse.ArgumentParser:
     add_status_commands(sub)
     add_research_commands(sub)
 
-    demo = sub.add_parser("demo", help="crawl the built-in replica site and show the result")
-    add_archive_argument(demo)
+    demo = sub.add_parser(
+        "demo",
+        help="crawl the built-in replica site and show the result",
+        description="Serves the replica site on 127.0.0.1:PORT, crawls it into an archive "
+        "and prints the run summary and one parsed article.",
+    )
+    demo.add_argument(
+        "--archive",
+        type=Path,
+        default=None,
+        help="archive directory (default: a new demo-STAMP folder beside the default archive, "
+        f"in {default_archive_dir().parent}); a second demo into the same archive finds "
+        "nothing new",
+    )
+    demo.add_argument(
+        "--port",
+        type=int,
+        default=DEMO_PORT,
+        help=f"port of the replica site (default: {DEMO_PORT}; the archive keeps its URLs, "
+        "so use the same port for the same archive)",
+    )
     demo.set_defaults(func=cmd_demo)
 
     sub.add_parser(
         "replica", help="serve the replica site (see `uir-news replica --help`)", add_help=False
     ).set_defaults(func=None)
+    for command_parser in sub.choices.values():
+        command_parser.set_defaults(command_parser=command_parser)
     return parser
 
 
@@ -248,7 +318,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:1] == ["replica"]:
         # The replica has its own argument parser; hand it the rest verbatim.
         return cmd_replica(argparse.Namespace(), argv[1:])
-    args = build_parser().parse_args(argv)
+    args, unknown = build_parser().parse_known_args(argv)
+    if unknown:
+        # As the subcommand's own error, so the usage shown is the command's.
+        args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         result: int = args.func(args)
     except UsageError as exc:

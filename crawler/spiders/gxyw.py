@@ -152,11 +152,13 @@ class GxywSpider(scrapy.Spider):
     # -- listing pages --------------------------------------------------------
 
     def parse_listing_page(self, response: Response) -> Iterator[Any]:
-        self.crawler.stats.inc_value("crawl/listing_pages")
         if response.status != 200:
             self.run.listing_failed = True
             self.report(response.url, f"listing_http_{response.status}", article=False)
             return
+        # Only pages that answered count: a start page answering 404 is a run
+        # that reached no listing at all (exit 5), not a partial one.
+        self.crawler.stats.inc_value("crawl/listing_pages")
         page = parse_listing(response.body, response.url)
         if not page.items:
             self.run.listing_failed = True
