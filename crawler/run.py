@@ -22,7 +22,6 @@ from crawler.extensions import ArchiveRun
 from crawler.spiders.gxyw import GxywSpider
 from crawler.summary import RunSummary
 
-
 #: Scrapy loggers whose errors the run summary already reports, page by page.
 _SUMMARIZED_LOGGERS = (
     "scrapy.downloadermiddlewares.retry",
