@@ -140,3 +140,11 @@ def test_no_match_says_whether_the_filters_or_the_credits_are_why(crawled: Crawl
     )
     assert filtered.returncode == 1
     assert f"with --reviewer {name[:1]}: the query alone finds articles" in filtered.stderr
+
+
+def test_json_gives_the_count_shown_and_the_true_total(crawled: Crawled) -> None:
+    everything = _search(crawled, "学院")
+    result = run_cli("search", "学院", "--archive", crawled.archive, "--json", "--limit", "5")
+    data = json.loads(result.stdout)
+    assert data["count"] == len(data["results"]) == 5
+    assert data["total"] == len(everything) > 5

@@ -13,6 +13,7 @@ import pytest
 from archive.research.filters import FilterError, Filters, date_bound
 from archive.research.search import (
     QueryError,
+    count_matches,
     ensure_search_schema,
     index_article,
     make_snippet,
@@ -321,3 +322,14 @@ def test_every_plan_returns_exactly_the_matches(corpus: Any) -> None:
     assert pooled[: len(titled)] == titled
     # A limit above the pool never loses results.
     assert {h.url for h in search(conn, "国际", limit=5000, rank_pool=10)} == everything
+
+
+def test_count_matches_is_the_whole_result_set(corpus: Any) -> None:
+    conn, records = corpus
+    for query in ["党建", "党建 OR 校长", "论坛 -党建", '"党建，"']:
+        assert count_matches(conn, query) == len(search(conn, query, limit=None))
+    name = records[0]["reviewers"]["final_reviewer"][0]
+    filters = Filters(reviewer=name)
+    assert count_matches(conn, "党建", filters) == len(search(conn, "党建", filters, limit=None))
+    with pytest.raises(QueryError):
+        count_matches(conn, '"党建')

@@ -713,6 +713,20 @@ def search(
     return hits
 
 
+def count_matches(conn: sqlite3.Connection, query: str, filters: Filters | None = None) -> int:
+    """How many current articles match ``query`` and ``filters``: the whole set, uncapped.
+
+    The same exact set :func:`search` ranks; :class:`QueryError` for a malformed query.
+    """
+    match, _ = compile_query(query)
+    sql, params = Select(columns=("a.id",), filters=filters or Filters(), match=match).build()
+    try:
+        (count,) = conn.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()
+    except sqlite3.OperationalError as exc:
+        raise QueryError(f"cannot run this query: {exc}") from exc
+    return int(count)
+
+
 #: With selective filters (at most this many articles pass them), search
 #: skips FTS5 and checks the filtered articles' text directly with ``instr``.
 FILTER_FIRST = 3_000

@@ -47,6 +47,7 @@ from archive.research.search import (
     QUERY_HELP,
     QueryError,
     compile_query,
+    count_matches,
     ensure_search_schema,
     people_named,
     reindex_all,
@@ -150,6 +151,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     conn = open_catalog(catalogued_archive(args))
     try:
         hits = search(conn, query, filters, limit=args.limit or None, markers=markers)
+        total = len(hits) if not args.limit or len(hits) < args.limit else None
+        if total is None:
+            total = count_matches(conn, query, filters)
         hint = _why_nothing(conn, query, filters, args) if not hits else ""
     except QueryError as exc:
         raise UsageError(f"bad query: {exc} (see `uir-news search --help`)") from exc
@@ -157,7 +161,13 @@ def cmd_search(args: argparse.Namespace) -> int:
         conn.close()
     if args.json:
         json.dump(
-            {"query": query, "count": len(hits), "results": [h.as_dict() for h in hits]},
+            {
+                "query": query,
+                # count: results given here; total: every match (see --limit).
+                "count": len(hits),
+                "total": total,
+                "results": [h.as_dict() for h in hits],
+            },
             sys.stdout,
             ensure_ascii=False,
             indent=2,
@@ -174,7 +184,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         print(f"{rank:>3}  {date:<10}  {_fit(hit.title, 60)}  {_fit(final, 12)}")
         print(f"     {hit.snippet}")
         print(f"     {hit.url}  (id {hit.article_id})")
-    print(f"{len(hits)} result(s)" + (f" (limit {args.limit})" if len(hits) == args.limit else ""))
+    more = f" of {total} (the best {len(hits)}; --limit 0 shows all)" if total > len(hits) else ""
+    print(f"{len(hits)} result(s){more}")
     return 0
 
 
