@@ -139,6 +139,12 @@ def test_verify_replay_and_wacz_on_the_crawled_archive(crawled: Crawled, tmp_pat
     out = tmp_path / "seed.html"
     run_cli("replay", seed_url, "--archive", archive, "-o", out)
     assert out.read_bytes() == site.respond("GET", site.seed_article.path).body
+    # By news id, as `show` takes it.
+    by_id = tmp_path / "by-id.html"
+    run_cli("replay", str(site.seed_article.news_id), "--archive", archive, "-o", by_id)
+    assert by_id.read_bytes() == out.read_bytes()
+    unknown = run_cli("replay", "99999999", "--archive", archive, check=False)
+    assert unknown.returncode == 2 and "neither a URL nor" in unknown.stderr
 
     wacz = tmp_path / "uir-news.wacz"
     run_cli("export", "--archive", archive, "--format", "wacz", "-o", wacz)

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from archive.research.filters import resolve_article
 from archive.research.search import search_indexer
 from archive.storage import catalog
 from archive.storage.files import atomic_write_bytes
@@ -24,7 +25,12 @@ from archive.storage.recovery import rebuild, repair_open_warcs
 from archive.storage.verify import verify
 from crawler.archiver.protocol import iso_utc
 from crawler.cli.errors import UsageError
-from crawler.cli.options import add_archive_argument, existing_archive, warn
+from crawler.cli.options import (
+    add_archive_argument,
+    existing_archive,
+    read_only_catalog,
+    warn,
+)
 from crawler.cli.status import LAST_VERIFY_KEY
 from crawler.exit_codes import ExitCode
 
@@ -51,8 +57,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
             update_index(layout)
         except OSError as exc:
             warn(f"index is out of date and could not be updated ({exc}); using it as is")
+    url = args.url if "://" in args.url else _article_url(layout, args.url)
     try:
-        result = replay(layout, args.url, at)
+        result = replay(layout, url, at)
     except (NotArchived, RevisitUnresolved) as exc:
         warn(str(exc))
         return ExitCode.PARTIAL
@@ -68,6 +75,23 @@ def cmd_replay(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return ExitCode.OK
+
+
+def _article_url(layout: ArchiveLayout, ref: str) -> str:
+    """The URL of the article ``ref`` names (catalog id or VSB news id), as `show` takes it."""
+    conn = read_only_catalog(layout)
+    try:
+        article_id = resolve_article(conn, ref)
+        row = (
+            None
+            if article_id is None
+            else conn.execute("SELECT url FROM articles WHERE id = ?", (article_id,)).fetchone()
+        )
+    finally:
+        conn.close()
+    if row is None:
+        raise UsageError(f"{ref!r} is neither a URL nor an article id or news id in the catalog")
+    return str(row[0])
 
 
 # -- verify ---------------------------------------------------------------------
@@ -147,7 +171,9 @@ def cmd_index(args: argparse.Namespace) -> int:
 def add_commands(subparsers: Any) -> None:
     """Register replay, verify, rebuild and index on ``parser.add_subparsers()``."""
     replay = subparsers.add_parser("replay", help="write an archived page as it was served")
-    replay.add_argument("url", help="the page's URL")
+    replay.add_argument(
+        "url", help="the page's URL, or an article's catalog id or news id (as `show` takes)"
+    )
     replay.add_argument(
         "--at", help="capture nearest this time: 2025-07-14, 20250714[hhmmss] or ISO 8601 (UTC)"
     )

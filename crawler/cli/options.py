@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -39,3 +40,10 @@ def catalogued_archive(args: argparse.Namespace) -> ArchiveLayout:
 def warn(message: str) -> None:
     """A one-line message on stderr, prefixed like every message of the command."""
     print(f"uir-news: {message}", file=sys.stderr)
+
+
+def read_only_catalog(layout: ArchiveLayout) -> sqlite3.Connection:
+    """The catalog opened for reading only: nothing is created or changed, even by mistake."""
+    if not layout.catalog_path.is_file():
+        raise UsageError(f"no catalog at {layout.catalog_path} (run `uir-news crawl` first)")
+    return sqlite3.connect(f"{layout.catalog_path.resolve().as_uri()}?mode=ro", uri=True)

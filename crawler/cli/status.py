@@ -22,7 +22,8 @@ from typing import Any
 
 from archive.storage.layout import ArchiveLayout
 from crawler import settings as crawl_settings
-from crawler.cli.options import add_archive_argument, existing_archive
+from crawler.cli.errors import UsageError
+from crawler.cli.options import add_archive_argument, existing_archive, read_only_catalog
 from crawler.exit_codes import ExitCode
 
 #: Catalog meta key under which `uir-news verify` notes its last result.
@@ -136,12 +137,11 @@ def _tree_size(folder: Path) -> int:
 
 def _read_catalog(layout: ArchiveLayout, status: Status) -> None:
     """Counts from the catalog, opened read-only; a catalog that cannot be read is noted."""
-    path = layout.catalog_path
-    if not path.is_file():
+    try:
+        conn = read_only_catalog(layout)
+    except UsageError:
         status.catalog_error = "no catalog yet"
         return
-    try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     except sqlite3.Error as exc:
         status.catalog_error = str(exc)
         return
