@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterator
 from contextlib import closing
 from datetime import date
@@ -12,12 +13,13 @@ from typing import Any
 
 import pytest
 
-from archive.research.export import select_columns, write_parquet
+from archive.research.export import COLUMNS, csv_header, select_columns, write_parquet
 from archive.research.filters import ArticleRow, Filters, iter_articles
 from archive.research.output import atomic_output
 from archive.research.search import ensure_search_schema, index_article
 from archive.storage import catalog
 from crawler.cli import main
+from tests.helpers.cli import REPO
 from tests.helpers.records import make_record, random_records
 
 TRICKY = make_record(
@@ -72,9 +74,17 @@ def test_csv_reads_back_with_excel_bom_and_intact_cells(archive_dir: Path, tmp_p
     assert row["photographer"] == "陈静、刘洋"
     assert row["published_date"] == "2024-03-05"
     assert row["published_at"] == "2024-03-05T09:30:00+08:00"
-    assert json.loads(row["images"]) == TRICKY["images"]
-    assert row["has_attachments"] == "1"
+    # Lists become plain cells a spreadsheet can count and sort: no JSON inside a cell.
+    assert row["image_count"] == "1"
+    assert row["image_urls"] == "https://www.uir.edu.cn/a.jpg"
+    assert row["attachment_count"] == "1"
+    assert row["attachment_urls"] == "https://www.uir.edu.cn/f.pdf"
+    assert row["attachment_names"] == "附件1.pdf"
+    assert row["has_attachments"] == "TRUE"
+    assert "images" not in row and "attachments" not in row
     assert "body_html" not in row
+    plain = next(r for r in rows if not r["attachment_count"] or r["attachment_count"] == "0")
+    assert plain["has_attachments"] == "FALSE" and plain["attachment_urls"] == ""
 
 
 def test_csv_columns_and_filters(archive_dir: Path, tmp_path: Path) -> None:
@@ -251,3 +261,10 @@ def test_a_format_the_file_name_or_filters_contradict_is_refused(
     assert main(["export", "--archive", str(archive_dir), "-o", str(out), *args]) == 2
     assert not out.exists()
     assert capsys.readouterr().err.startswith("uir-news: ")
+
+
+def test_readme_says_what_every_csv_column_holds() -> None:
+    readme = (REPO / "README.md").read_text("utf-8")
+    table = readme[readme.index("| CSV column | holds |") :].split("\n\n", 1)[0]
+    documented = set(re.findall(r"`([a-z_]+)`", table.split("| holds |", 1)[1]))
+    assert set(csv_header(list(COLUMNS.values()))) <= documented

@@ -156,16 +156,48 @@ def write_jsonl(rows: Iterable[ArticleRow], out: IO[str], columns: Sequence[Colu
 # -- CSV -------------------------------------------------------------------------
 
 
+#: Joins the URLs of a CSV cell: one per line inside the cell, as a spreadsheet shows them.
+URL_JOINER = "\n"
+
+
 def _csv_value(column: Column, value: Any) -> str:
     if value is None:
         return ""
     if column.kind == "names":
         return NAME_JOINER.join(value)
-    if column.kind in ("images", "attachments"):
-        return json.dumps(value, ensure_ascii=False) if value else ""
     if column.kind == "bool":
-        return "1" if value else "0"
+        # Spreadsheets read these as booleans.
+        return "TRUE" if value else "FALSE"
     return str(_json_value(value))
+
+
+def _csv_cells(column: Column) -> list[tuple[str, Callable[[ArticleRow], str]]]:
+    """The CSV columns one export column becomes: plain cells a spreadsheet can sort and count.
+
+    A list of images or attachments is not one JSON cell but a count, the
+    URLs (one per line in the cell) and, for attachments, their names.
+    """
+    if column.kind in ("images", "attachments"):
+        singular = column.name[:-1]  # images -> image, attachments -> attachment
+
+        def items(row: ArticleRow) -> list[dict[str, Any]]:
+            return list(column.get(row) or [])
+
+        cells: list[tuple[str, Callable[[ArticleRow], str]]] = [
+            (f"{singular}_count", lambda row: str(len(items(row)))),
+            (f"{singular}_urls", lambda row: URL_JOINER.join(i["url"] for i in items(row))),
+        ]
+        if column.kind == "attachments":
+            cells.append(
+                ("attachment_names", lambda row: NAME_JOINER.join(i["name"] for i in items(row)))
+            )
+        return cells
+    return [(column.name, lambda row: _csv_value(column, column.get(row)))]
+
+
+def csv_header(columns: Sequence[Column]) -> list[str]:
+    """The header row a CSV export of ``columns`` has."""
+    return [name for column in columns for name, _ in _csv_cells(column)]
 
 
 def write_csv(rows: Iterable[ArticleRow], out: IO[str], columns: Sequence[Column]) -> int:
@@ -173,12 +205,13 @@ def write_csv(rows: Iterable[ArticleRow], out: IO[str], columns: Sequence[Column
 
     ``out`` must be opened with ``newline=""`` (atomic_output does so).
     """
+    cells = [cell for column in columns for cell in _csv_cells(column)]
     out.write("\ufeff")
     writer = csv.writer(out, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-    writer.writerow([column.name for column in columns])
+    writer.writerow([name for name, _ in cells])
     count = 0
     for row in rows:
-        writer.writerow([_csv_value(column, column.get(row)) for column in columns])
+        writer.writerow([get(row) for _, get in cells])
         count += 1
     return count
 
