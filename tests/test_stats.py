@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,11 +14,19 @@ import pytest
 from archive.research.export import CSP, sanitize_html
 from archive.research.filters import Filters
 from archive.research.search import ensure_search_schema, index_article
-from archive.research.stats import compute_stats, format_stats, plot_stats
+from archive.research.stats import (
+    CJK_FONTS,
+    FONT_PACKAGE,
+    compute_stats,
+    find_cjk_font,
+    format_stats,
+    plot_stats,
+)
 from archive.storage import catalog
 from archive.storage.layout import ArchiveLayout
 from archive.storage.warc import HttpExchange, RotatingWarcWriter
 from crawler.cli import main
+from tests.helpers.cli import REPO
 from tests.helpers.records import make_record, random_records
 
 EVIL = (
@@ -163,3 +172,28 @@ def test_search_cli(corpus: tuple[Path, list[dict[str, Any]]], capsys: Any) -> N
         err = capsys.readouterr().err
         assert "Traceback" not in err
     assert main(["search", "--archive", str(root), "x", "--role", "final_reviewer"]) == 2
+
+
+def test_a_font_installed_after_matplotlibs_cache_was_built_is_used_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`make fonts` then `stats --plot`: no boxes, though matplotlib's font cache is older."""
+    from matplotlib import font_manager
+
+    system = set(font_manager.findSystemFonts())
+    cjk_files = [f for f in font_manager.fontManager.ttflist if f.name in CJK_FONTS]
+    if not cjk_files and not any("wqy" in p or "noto" in p.lower() for p in system):
+        if os.environ.get("UIR_NEWS_NO_CJK_FONT") == "1":
+            pytest.skip("UIR_NEWS_NO_CJK_FONT=1: this machine has no CJK font on purpose")
+        pytest.fail(f"no CJK font on this machine: run `make fonts` ({FONT_PACKAGE})")
+    # The cache as it was before the font was installed: no CJK family in it.
+    cjk_paths = {f.fname for f in font_manager.fontManager.ttflist if f.name in CJK_FONTS}
+    stale = [f for f in font_manager.fontManager.ttflist if f.fname not in cjk_paths]
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", stale)
+    assert find_cjk_font() in CJK_FONTS
+
+
+def test_make_fonts_installs_the_package_the_warning_names() -> None:
+    makefile = (REPO / "Makefile").read_text("utf-8")
+    fonts_target = makefile[makefile.index("\nfonts:") :].split("\n\n", 1)[0]
+    assert f"install -y {FONT_PACKAGE}" in fonts_target

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import warnings
 from dataclasses import dataclass, field
@@ -148,11 +149,33 @@ CJK_FONTS = (
 )
 
 
+#: What `make fonts` installs (Debian), named in the warning when no CJK font is found.
+FONT_PACKAGE = "fonts-wqy-microhei"
+
+
 def find_cjk_font() -> str | None:
-    """The first installed font family of :data:`CJK_FONTS`, or None."""
+    """The first installed font family of :data:`CJK_FONTS`, or None.
+
+    matplotlib lists fonts from a cache built the first time it ran, so a font
+    installed since (`make fonts`) is not in it. When the cache knows no CJK
+    font, the system's font folders are scanned and new files added, so a
+    font is used as soon as it is installed.
+    """
     from matplotlib import font_manager
 
-    installed = {entry.name for entry in font_manager.fontManager.ttflist}
+    manager = font_manager.fontManager
+    found = _preferred_family({entry.name for entry in manager.ttflist})
+    if found is None:
+        known = {entry.fname for entry in manager.ttflist}
+        for path in font_manager.findSystemFonts():
+            if path not in known:
+                with contextlib.suppress(Exception):  # a file matplotlib cannot read
+                    manager.addfont(path)
+        found = _preferred_family({entry.name for entry in manager.ttflist})
+    return found
+
+
+def _preferred_family(installed: set[str]) -> str | None:
     return next((name for name in CJK_FONTS if name in installed), None)
 
 
@@ -172,7 +195,7 @@ def plot_stats(stats: Stats, path: Path) -> list[str]:
     if font is None:
         notes.append(
             "no CJK font found (fc-list :lang=zh is empty): Chinese labels will show as boxes; "
-            "install fonts-noto-cjk"
+            f"install one with `make fonts` (Debian: apt-get install {FONT_PACKAGE})"
         )
     months = [(m, n) for m, n in stats.per_month if m != "unknown"]
     with (
