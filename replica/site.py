@@ -20,7 +20,7 @@ import math
 import random
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from email.utils import format_datetime, parsedate_to_datetime
 from importlib.resources import files
@@ -675,7 +675,9 @@ class ReplicaSite:
 
     def _home(self) -> bytes:
         ref = self.column_folder + self.column_slug
-        blocks = [(render.COLUMN_NAME, ref, self._entries[:8])]
+        blocks: list[tuple[str, str, Sequence[Entry]]] = [
+            (render.COLUMN_NAME, ref, self._entries[:8])
+        ]
         for slug, _, name in render.OTHER_COLUMNS:
             blocks.append((name, slug, self._other_columns.get(slug, [])))
         return render.render_home(ref, blocks)
