@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,9 +30,9 @@ def _archived_urls(archive: Path) -> set[str]:
 
 
 @pytest.fixture
-def folder_site() -> ReplicaServer:
+def folder_site() -> Iterator[ReplicaServer]:
     with ReplicaServer(ReplicaSite(n_articles=40, column_path="/xwzx/ggyw.htm")) as server:
-        yield server  # type: ignore[misc]
+        yield server
 
 
 def test_discovery_remembering_and_a_move(folder_site: ReplicaServer, tmp_path: Path) -> None:
