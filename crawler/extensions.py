@@ -39,7 +39,15 @@ from crawler.archiver.protocol import ArchiverResult, iso_utc
 from crawler.failures import Problem
 from crawler.layout_alarm import TRACKED_FIELDS, baseline_rates, layout_alarms
 from crawler.processes import peak_rss_mb, tune_gc
-from crawler.summary import ArticleCounts, ExitCode, PeakRss, RunSummary, WarcCounts, exit_code_for
+from crawler.summary import (
+    ArticleCounts,
+    ColumnFound,
+    ExitCode,
+    PeakRss,
+    RunSummary,
+    WarcCounts,
+    exit_code_for,
+)
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -71,6 +79,11 @@ def archiver_config(settings: BaseSettings) -> ArchiverConfig:
         backlog_bytes=settings.getint("UIR_NEWS_ARCHIVER_BACKLOG_BYTES"),
         log_level=str(settings.get("LOG_LEVEL", "INFO")),
     )
+
+
+def column_meta_key(site: str, name: str) -> str:
+    """The catalog ``meta`` key under which the column's listing URL is remembered."""
+    return f"column_url {site} {name}"
 
 
 def recover_if_needed(layout: ArchiveLayout, lock: ArchiveLock) -> dict[str, Any] | None:
@@ -167,6 +180,10 @@ class ArchiveRun:
         self.full_walk = True
         #: Set by the spider when a listing page could not be read.
         self.listing_failed = False
+        #: Set by the spider on runs that find the column by name: where, and
+        #: the meta key it is remembered under for the next runs.
+        self.column: ColumnFound | None = None
+        self.column_key: str | None = None
         self._recovery: dict[str, Any] | None = None
         self._history: list[dict[str, Any]] = []
         self._run_id = ""
@@ -183,7 +200,9 @@ class ArchiveRun:
 
         run = cls(
             archiver_config(crawler.settings),
-            crawler.settings["UIR_NEWS_START_URL"],
+            # With no listing URL the run starts at the first home page.
+            crawler.settings["UIR_NEWS_START_URL"]
+            or crawler.settings.getlist("UIR_NEWS_HOME_URLS")[0],
             crawler.stats,
             stop_crawl,
         )
@@ -236,6 +255,10 @@ class ArchiveRun:
         self.stop_crawl("archiver_failed")
 
     # -- during the run -----------------------------------------------------------
+
+    def remembered(self, key: str) -> str | None:
+        """A value an earlier run remembered in the catalog's ``meta`` table (read-only)."""
+        return catalog.get_meta(self.client.reader.conn, key)
 
     def report(self, url: str, reason: str, detail: str = "", *, article: bool = True) -> None:
         """Note a page that did not become an article, with its reason.
@@ -309,6 +332,7 @@ class ArchiveRun:
                 listing_pages=listing_pages,
                 alarms=alarms,
                 failures=failures,
+                column_missing=self.column is not None and self.column.url is None,
             ),
             duration_s=round(time.perf_counter() - self._wall_start, 3),
             cpu_s=round(time.process_time() - self._cpu_start, 3),
@@ -345,6 +369,7 @@ class ArchiveRun:
             recovery=self._recovery,
             archiver_error=archiver_error,
             pid=os.getpid(),
+            column=self.column,
         )
 
     def _write_summary(self, summary: RunSummary, *, walked_everything: bool) -> None:
@@ -355,6 +380,8 @@ class ArchiveRun:
             with catalog.transaction(conn):
                 if walked_everything:
                     catalog.set_meta(conn, "walk_complete", "1")
+                if self.column_key and self.column is not None and self.column.url:
+                    catalog.set_meta(conn, self.column_key, self.column.url)
                 catalog.record_run(conn, data)
         finally:
             conn.close()

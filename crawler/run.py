@@ -31,10 +31,14 @@ _SUMMARIZED_LOGGERS = (
 
 @dataclass
 class CrawlOptions:
-    """A crawl to run: ``start_url`` None means the settings' ``UIR_NEWS_START_URL``."""
+    """A crawl to run: ``start_url`` None means the settings' ``UIR_NEWS_START_URL``.
+
+    With ``column``, ``start_url`` is a home page the column is found on by name.
+    """
 
     start_url: str | None
     archive_dir: Path
+    column: str | None = None
     log_level: str = "WARNING"
     #: Scrapy settings to set on top of :mod:`crawler.settings` (only those given).
     settings: dict[str, Any] = field(default_factory=dict)
@@ -66,6 +70,8 @@ def run_crawl(options: CrawlOptions) -> RunSummary:
     arguments = {"archive": str(options.archive_dir)}
     if options.start_url is not None:
         arguments["start_url"] = options.start_url
+    if options.column is not None:
+        arguments["column"] = options.column
     process.crawl(crawler, **arguments)
     process.start()
     run = crawler.get_extension(ArchiveRun)

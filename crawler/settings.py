@@ -19,8 +19,23 @@ COMMANDS_MODULE = "crawler.commands"
 
 # --- Our settings -----------------------------------------------------------
 
-#: Live start URL: page 1 of the 国关要闻 column. Overridden by ``-a start_url=``.
-UIR_NEWS_START_URL = "https://www.uir.edu.cn/ggyw.htm"
+#: A column listing page to start at, with no discovery: ``--start-url URL``
+#: without ``--column`` (``-a start_url=URL``). None: find the column by its name
+#: from the home pages below, as a reader would.
+UIR_NEWS_START_URL: str | None = None
+
+#: Home pages the column is looked for on, in order, when no listing URL is
+#: given. ``--start-url HOME --column NAME`` (``-a start_url=HOME -a column=NAME``)
+#: looks on HOME instead.
+UIR_NEWS_HOME_URLS = ["https://www.uir.edu.cn/", "https://www.uir.cn/"]
+
+#: The column's visible name on the home page (navigation, a news box title or its
+#: 更多 link, a breadcrumb); compared without whitespace and full-width forms.
+UIR_NEWS_COLUMN_NAME = "国关要闻"
+
+#: Paths tried on a home page's host when that page names no link to the column
+#: (or cannot be fetched); a guess is kept only if it is a listing of the column.
+UIR_NEWS_COLUMN_GUESSES = ["/ggyw.htm"]
 
 #: Archive directory (WARC files, records, run summaries). ``None`` means the
 #: default from :func:`archive.paths.default_archive_dir`.

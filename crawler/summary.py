@@ -14,7 +14,7 @@ from typing import Any
 from crawler.exit_codes import ExitCode
 from crawler.failures import Problem
 
-__all__ = ["ExitCode", "RunSummary", "exit_code_for"]
+__all__ = ["ColumnFound", "ExitCode", "RunSummary", "exit_code_for"]
 
 
 def exit_code_for(
@@ -24,9 +24,13 @@ def exit_code_for(
     listing_pages: int,
     alarms: list[str],
     failures: int,
+    column_missing: bool = False,
 ) -> ExitCode:
-    """The exit code of a finished run, the worst outcome first."""
-    if archiver_error or (records == 0 and listing_pages == 0):
+    """The exit code of a finished run, the worst outcome first.
+
+    A column that moved and was found again is not a failure; one not found is.
+    """
+    if archiver_error or column_missing or (records == 0 and listing_pages == 0):
         return ExitCode.FAILED
     if alarms:
         return ExitCode.LAYOUT_ALARM
@@ -52,6 +56,20 @@ class WarcCounts:
     bytes: int = 0
     records: int = 0
     revisits: int = 0
+
+
+@dataclass
+class ColumnFound:
+    """Where the run found the column it archives, and why (``--column`` runs only).
+
+    ``url`` is None when it was not found. ``moved_from`` is the remembered URL
+    when that stopped being a listing of the column and the run found it again.
+    """
+
+    name: str
+    url: str | None
+    found_by: str
+    moved_from: str | None = None
 
 
 @dataclass
@@ -97,6 +115,8 @@ class RunSummary:
     recovery: dict[str, Any] | None = None
     archiver_error: str | None = None
     pid: int = 0
+    #: The column found by name (None: started at a listing URL, no discovery).
+    column: ColumnFound | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The summary as JSON-ready data, with the keys every summary has had."""
@@ -137,4 +157,5 @@ class RunSummary:
             recovery=data.get("recovery"),
             archiver_error=data.get("archiver_error"),
             pid=int(data.get("pid", 0)),
+            column=ColumnFound(**data["column"]) if data.get("column") else None,
         )

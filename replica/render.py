@@ -30,6 +30,11 @@ from replica.model import (
 
 OWNER = 1712346109  # the VSB site owner id printed in counters and download links
 COLUMN_NAME = "国关要闻"
+#: Sibling columns (slug, column id, name) the side navigation and the home page show.
+OTHER_COLUMNS: tuple[tuple[str, int, str], ...] = (
+    ("tzgg", 1032, "通知公告"),
+    ("mtgg", 1033, "媒体国关"),
+)
 
 # Body container id per template (docs/vsb-templates.md lists these forms).
 CONTENT_IDS: dict[str, str] = {
@@ -286,8 +291,20 @@ def _prevnext(article: Article, title_of: Callable[[int], str]) -> str:
     return f"<span>{labels[0]}：{prev_html}</span><br />\n<span>{labels[1]}：{next_html}</span>"
 
 
-def render_article(article: Article, title_of: Callable[[int], str], slug: str) -> bytes:
-    """The article page; `title_of(news_id)` names the neighbours in 上一条/下一条."""
+def render_article(
+    article: Article,
+    title_of: Callable[[int], str],
+    slug: str,
+    *,
+    name: str = COLUMN_NAME,
+    main_ref: str | None = None,
+) -> bytes:
+    """The article page; `title_of(news_id)` names the neighbours in 上一条/下一条.
+
+    `slug` is the column's path from the site root without `.htm` (`xwzx/ggyw`);
+    a sibling column's article gives its own `name` and slug, and the 国关要闻
+    link of the header (`main_ref`) stays that column's.
+    """
     pub = article.published
     date = pub.strftime("%Y-%m-%d")
     source = article.credit("source")
@@ -308,7 +325,7 @@ def render_article(article: Article, title_of: Callable[[int], str], slug: str) 
     page = _fill(
         f"article_{article.template}.html",
         head=head,
-        header=header("../../", slug),
+        header=_HEADER_MARK,
         footer=footer(),
         slug=slug,
         title_html=esc(article.title),
@@ -323,7 +340,14 @@ def render_article(article: Article, title_of: Callable[[int], str], slug: str) 
         owner=OWNER,
         news_id=article.news_id,
     )
+    if name != COLUMN_NAME:
+        # The templates name 国关要闻 in the ColumnName meta and the breadcrumb.
+        page = page.replace(COLUMN_NAME, name)
+    page = page.replace(_HEADER_MARK, header("../../", main_ref or slug))
     return page.encode("utf-8")
+
+
+_HEADER_MARK = "\x00header\x00"
 
 
 # --- listing pages ------------------------------------------------------------------------
@@ -468,19 +492,36 @@ def render_listing(
     n_pages: int,
     total: int,
     entries: Sequence[Entry],
+    folder: str = "",
+    name: str = COLUMN_NAME,
+    main_ref: str | None = None,
 ) -> bytes:
-    """Listing page `page` (1 = newest) of `n_pages`, holding `entries` newest first."""
-    prefix = "" if page == 1 else "../"
+    """Listing page `page` (1 = newest) of `n_pages`, holding `entries` newest first.
+
+    `folder` is where page 1 sits (`xwzx/` for `/xwzx/ggyw.htm`, "" at the root):
+    every link is relative to the page. A sibling column gives its `name`;
+    `main_ref` is the 国关要闻 column's path for the navigation (default: this one).
+    """
+    prefix = "../" * folder.count("/") + ("" if page == 1 else "../")
+    ref = folder + slug
+    main = main_ref or ref
     items = "\n".join(_listing_item(layout, i, e, prefix) for i, e in enumerate(entries))
     builder = _pb_pagination if layout in ("modern", "summary") else _fanye_pagination
+    side = [(main, COLUMN_NAME)] + [(s, n) for s, _, n in OTHER_COLUMNS]
+    on = ' class="on"'
+    side_nav = "\n      ".join(
+        f'<li{on if n == name else ""}><a href="{prefix}{r}.htm">{n}</a></li>' for r, n in side
+    )
     page_html = _fill(
         "listing.html",
         root=prefix,
         column_id=column_id,
         owner=OWNER,
-        header=header(prefix, slug),
+        header=header(prefix, main),
         footer=footer(),
-        slug=slug,
+        slug=ref,
+        column_name=name,
+        side_nav=side_nav,
         list_class=LIST_CLASSES[layout],
         items=items,
         pagination=builder(slug, layout, page, n_pages, total),
@@ -488,15 +529,26 @@ def render_listing(
     return page_html.encode("utf-8")
 
 
-def render_home(slug: str, entries: Sequence[Entry]) -> bytes:
-    """The site's home page: a 国关要闻 box with the newest items and a 更多 link."""
-    items = "\n".join(
-        f'<li><a href="{attr(_entry_href(e, ""))}" title="{attr(e.title)}">'
-        f"{esc(short_title(e.title, 30))}</a><span>[{e.published:%m-%d}]</span></li>"
-        for e in entries
-    )
+def render_home(slug: str, blocks: Sequence[tuple[str, str, Sequence[Entry]]]) -> bytes:
+    """The site's home page: one news box per (name, path without .htm, newest entries).
+
+    Each box has its title and a 更多 link; `slug` is the 国关要闻 column's path
+    for the navigation (`ggyw`, `xwzx/ggyw`).
+    """
+    boxes = []
+    for name, ref, entries in blocks:
+        items = "\n".join(
+            f'<li><a href="{attr(_entry_href(e, ""))}" title="{attr(e.title)}">'
+            f"{esc(short_title(e.title, 30))}</a><span>[{e.published:%m-%d}]</span></li>"
+            for e in entries
+        )
+        boxes.append(
+            '<div class="index-news w1200">\n'
+            f'  <div class="index-tit"><h2>{esc(name)}</h2><a href="{ref}.htm" class="more">'
+            f"更多&gt;&gt;</a></div>\n  <ul>\n{items}\n  </ul>\n</div>\n"
+        )
     text = _fill(
-        "home.html", header=header("", slug), footer=footer(), items=items, owner=OWNER, slug=slug
+        "home.html", header=header("", slug), footer=footer(), blocks="".join(boxes), owner=OWNER
     )
     return text.encode("utf-8")
 

@@ -204,7 +204,13 @@ class ReplicaServer:
 
     @property
     def start_url(self) -> str:
+        """Page 1 of the column's listing, where it is now."""
         return self.base_url + self.site.start_path
+
+    @property
+    def home_url(self) -> str:
+        """The site's home page, which links every column by name."""
+        return self.base_url + "/"
 
     def url(self, path: str) -> str:
         """Absolute URL of a root-relative path on this server."""
@@ -261,6 +267,11 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "--listing-layout", choices=LISTING_LAYOUTS, default="modern", help="listing markup"
     )
     parser.add_argument(
+        "--column-path",
+        default="/ggyw.htm",
+        help="where page 1 of the 国关要闻 listing is served (default /ggyw.htm)",
+    )
+    parser.add_argument(
         "--faults",
         type=int,
         metavar="SEED",
@@ -299,6 +310,7 @@ def main(argv: list[str] | None = None) -> int:
             n_articles=args.articles,
             page_size=args.page_size,
             listing_layout=args.listing_layout,
+            column_path=args.column_path,
             faults=(
                 None
                 if args.faults is None
@@ -324,7 +336,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
     mode = "" if args.faults is None else f" in fault mode (seed {args.faults})"
-    print(f"Replica of 国关要闻 serving at {server.start_url}{mode} (Ctrl-C to stop)", flush=True)
+    print(
+        f"Replica of 国关要闻 serving at {server.start_url}{mode} "
+        f"(home page {server.home_url}; Ctrl-C to stop)",
+        flush=True,
+    )
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

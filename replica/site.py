@@ -20,7 +20,7 @@ import math
 import random
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from email.utils import format_datetime, parsedate_to_datetime
 from importlib.resources import files
@@ -96,6 +96,16 @@ def _load_seed() -> dict[str, Any]:
     return data
 
 
+def _split_column_path(path: str) -> tuple[str, str]:
+    """`/xwzx/ggyw.htm` -> ("xwzx/", "ggyw"); ValueError for anything else."""
+    m = re.fullmatch(r"/((?:[a-z][a-z0-9_]*/)*)([a-z][a-z0-9_]*)\.htm", path)
+    if m is None:
+        raise ValueError(f"column_path must look like /ggyw.htm or /xwzx/ggyw.htm, not {path!r}")
+    if m.group(2) in {s for s, _, _ in render.OTHER_COLUMNS} | {"index", "info"}:
+        raise ValueError(f"column_path {path!r} is taken by another page of the site")
+    return m.group(1), m.group(2)
+
+
 def _http_date(beijing: datetime) -> str:
     return format_datetime(beijing.replace(tzinfo=BEIJING).astimezone(UTC), usegmt=True)
 
@@ -139,6 +149,8 @@ class ReplicaSite:
         listing_layout: ListingLayout = "modern",
         n_link_items: int = 5,
         faults: Faults | None = None,
+        column_path: str | None = None,
+        n_other_articles: int = 3,
     ) -> None:
         if n_articles < 1:
             raise ValueError("n_articles must be at least 1 (the seed article)")
@@ -150,9 +162,16 @@ class ReplicaSite:
             raise ValueError(f"listing_layout must be one of {LISTING_LAYOUTS}")
         if n_link_items < 0:
             raise ValueError("n_link_items must not be negative")
+        folder = ""
+        if column_path is not None:
+            folder, column_slug = _split_column_path(column_path)
         self.seed = seed
         self.page_size = page_size
         self.column_slug = column_slug
+        #: The folder page 1 sits in, "" at the root or e.g. "xwzx/" (see `move_column`).
+        self.column_folder = folder
+        #: (old page-1 path, redirect?) of each move, the latest last.
+        self._moved: list[tuple[str, bool]] = []
         self.column_id = column_id
         self.listing_layout: ListingLayout = listing_layout
         self.faults: Faults = faults if faults is not None else NoFaults()
@@ -167,6 +186,9 @@ class ReplicaSite:
         self._article_cache: dict[int, bytes] = {}
         self._listing_cache: dict[int, bytes] = {}
         self._build(n_articles, n_link_items)
+        # Article pages link the column where it was when they were published.
+        self._article_ref = folder + column_slug
+        self._other_columns = self._build_other_columns(n_other_articles)
         self._listing_modified = max(self._entry_modified(e) for e in self._entries)
         self._clock = self._listing_modified
         self.faults.bind(self)
@@ -320,6 +342,47 @@ class ReplicaSite:
         for att in article.attachments:
             self._attachments[att.file_id] = (article.news_id, att.name)
 
+    def _build_other_columns(self, n: int) -> dict[str, list[Article]]:
+        """A few articles in each sibling column (render.OTHER_COLUMNS), from their own rng.
+
+        They never touch the 国关要闻 column's rng, so its pages are the same
+        bytes with or without them.
+        """
+        rng = random.Random(self.seed + 1)
+        gen = ContentGenerator(rng)
+        columns: dict[str, list[Article]] = {}
+        self._other_articles: dict[tuple[int, int], tuple[str, Article]] = {}
+        for slug, column_id, _name in render.OTHER_COLUMNS:
+            when = SEED_PUBLISHED - timedelta(days=rng.randint(1, 9))
+            news_id = 3000 + column_id
+            articles: list[Article] = []
+            for _ in range(n):
+                draft = gen.draft(when)
+                articles.append(
+                    Article(
+                        column_id=column_id,
+                        news_id=news_id,
+                        title=draft.title,
+                        published=when,
+                        blocks=tuple(b for b in draft.blocks if isinstance(b, Paragraph)),
+                        reviewers=draft.reviewers,
+                        reviewer_joiners=draft.reviewer_joiners,
+                        credits=draft.credits,
+                        attachments=(),
+                        template="arc",
+                        presentation=gen.presentation("arc", draft, False),
+                        modified=when + timedelta(minutes=30),
+                    )
+                )
+                news_id -= rng.randint(1, 9)
+                when = self._at_random_time(when.date() - timedelta(days=rng.randint(1, 6)))
+            for newer, older in itertools.pairwise(articles):
+                newer.next_id, older.prev_id = older.news_id, newer.news_id
+            for article in articles:
+                self._other_articles[column_id, article.news_id] = (slug, article)
+            columns[slug] = articles
+        return columns
+
     @staticmethod
     def _entry_modified(entry: Entry) -> datetime:
         return entry.modified if isinstance(entry, Article) else entry.published
@@ -361,9 +424,10 @@ class ReplicaSite:
         m = self.n_pages
         if not 1 <= number <= m:
             raise ValueError(f"page {number} out of 1..{m}")
+        base = f"/{self.column_folder}{self.column_slug}"
         if number == 1:
-            return f"/{self.column_slug}.htm"
-        return f"/{self.column_slug}/{m - number + 1}.htm"
+            return f"{base}.htm"
+        return f"{base}/{m - number + 1}.htm"
 
     @property
     def start_path(self) -> str:
@@ -488,6 +552,25 @@ class ReplicaSite:
             self._article_cache.pop(news_id, None)
             return article
 
+    def move_column(self, path: str, *, redirect: bool = False) -> None:
+        """Serve the column's listing at `path` (e.g. `/xwzx/ggyw.htm`) from now on.
+
+        As after a redesign: the old listing pages answer 404, or with
+        `redirect` a 301 to the new page 1; the home page and the navigation
+        link the new place. Article pages keep their URLs and their bytes.
+        ValueError for a path that is not `/[folder/...]slug.htm`.
+        """
+        folder, slug = _split_column_path(path)
+        with self._lock:
+            self._moved.append((self.start_path, redirect))
+            self.column_folder, self.column_slug = folder, slug
+            self._listing_cache.clear()
+
+    @property
+    def sibling_articles(self) -> list[Article]:
+        """Articles of the other columns (通知公告, 媒体国关): never part of 国关要闻."""
+        return [a for articles in self._other_columns.values() for a in articles]
+
     # --- HTTP -------------------------------------------------------------------------
 
     def respond(
@@ -525,17 +608,18 @@ class ReplicaSite:
         path = unquote(split.path)
         query = parse_qs(split.query)
         slug = self.column_slug
+        ref = self.column_folder + slug
         if path in ("/", "/index.htm"):
-            entries = self._entries[:8]
             return self._page(
-                request,
-                render.render_home(slug, entries),
-                self._listing_modified,
-                "text/html;charset=UTF-8",
+                request, self._home(), self._listing_modified, "text/html;charset=UTF-8"
             )
-        if path == f"/{slug}.htm":
+        if path == f"/{ref}.htm":
             return self._listing(request, 1)
-        if m := re.fullmatch(rf"/{slug}/([1-9][0-9]*)\.htm", path):
+        if moved := self._moved_answer(request, path):
+            return moved
+        if other := self._other_column(request, path):
+            return other
+        if m := re.fullmatch(rf"/{re.escape(ref)}/([1-9][0-9]*)\.htm", path):
             n = int(m.group(1))
             if n < self.n_pages:
                 return self._listing(request, self.n_pages - n + 1)
@@ -543,6 +627,8 @@ class ReplicaSite:
             column, news_id = int(m.group(1)), int(m.group(2))
             if column == self.column_id and news_id in self._articles:
                 return self._article(request, self._articles[news_id])
+            if (column, news_id) in self._other_articles:
+                return self._sibling_article(request, *self._other_articles[column, news_id])
         elif path in self._images:
             owner = self._articles[self._images[path]]
             return self._page(request, render.tiny_jpeg(path), owner.published, "image/jpeg")
@@ -556,7 +642,7 @@ class ReplicaSite:
         elif path in render.STATIC_ASSETS:
             ctype, body = render.STATIC_ASSETS[path]
             return self._page(request, body, STATIC_MODIFIED, ctype)
-        elif path == f"/{slug}.vsb.css":
+        elif path == f"/{ref}.vsb.css":
             return self._page(request, render.LISTING_CSS, STATIC_MODIFIED, "text/css")
         # content.jsp items of the listing land here too: the dynamic page is not public.
         return self._finish(request, 404, "text/html;charset=UTF-8", render.render_404())
@@ -573,6 +659,7 @@ class ReplicaSite:
                 n_pages=self.n_pages,
                 total=len(self._entries),
                 entries=page.entries,
+                folder=self.column_folder,
             )
             self._listing_cache[number] = body
         return self._page(request, body, self._listing_modified, "text/html")
@@ -581,9 +668,61 @@ class ReplicaSite:
         body = self._article_cache.get(article.news_id)
         if body is None:
             body = render.render_article(
-                article, lambda i: self._articles[i].title, self.column_slug
+                article, lambda i: self._articles[i].title, self._article_ref
             )
             self._article_cache[article.news_id] = body
+        return self._page(request, body, article.modified, "text/html")
+
+    def _home(self) -> bytes:
+        ref = self.column_folder + self.column_slug
+        blocks: list[tuple[str, str, Sequence[Entry]]] = [
+            (render.COLUMN_NAME, ref, self._entries[:8])
+        ]
+        for slug, _, name in render.OTHER_COLUMNS:
+            blocks.append((name, slug, self._other_columns.get(slug, [])))
+        return render.render_home(ref, blocks)
+
+    def _moved_answer(self, request: Request, path: str) -> Response | None:
+        """404 (or a 301 to the new page 1) for listing pages where the column used to be."""
+        for old, redirect in self._moved:
+            old_ref = old.removesuffix(".htm")
+            if path != old and not path.startswith(old_ref + "/"):
+                continue
+            if path == self.start_path or path.startswith(self.start_path.removesuffix(".htm")):
+                return None  # moved back
+            if redirect:
+                return self._finish(
+                    request, 301, "text/html", b"", extra={"Location": self.start_path}
+                )
+            return self._finish(request, 404, "text/html;charset=UTF-8", render.render_404())
+        return None
+
+    def _other_column(self, request: Request, path: str) -> Response | None:
+        """Page 1 (the only page) of a sibling column's listing, or None."""
+        for slug, column_id, name in render.OTHER_COLUMNS:
+            articles = self._other_columns.get(slug)
+            if path != f"/{slug}.htm" or not articles:
+                continue
+            body = render.render_listing(
+                slug=slug,
+                column_id=column_id,
+                layout="modern",
+                page=1,
+                n_pages=1,
+                total=len(articles),
+                entries=articles,
+                name=name,
+                main_ref=self.column_folder + self.column_slug,
+            )
+            return self._page(request, body, articles[0].modified, "text/html")
+        return None
+
+    def _sibling_article(self, request: Request, slug: str, article: Article) -> Response:
+        name = next(n for s, _, n in render.OTHER_COLUMNS if s == slug)
+        siblings = {a.news_id: a for a in self._other_columns[slug]}
+        body = render.render_article(
+            article, lambda i: siblings[i].title, slug, name=name, main_ref=self._article_ref
+        )
         return self._page(request, body, article.modified, "text/html")
 
     def _download(self, request: Request, query: dict[str, list[str]]) -> Response:

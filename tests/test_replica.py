@@ -379,3 +379,43 @@ def test_large_sites_keep_ids_positive_and_dates_in_the_past(n_articles: int) ->
     assert site.articles[-1].published.year >= 1990
     status, _, _ = site.respond("GET", site.articles[-1].path)
     assert status == 200
+
+
+def test_column_in_a_folder_links_relative_to_it() -> None:
+    site = ReplicaSite(n_articles=40, page_size=15, column_path="/xwzx/ggyw.htm")
+    assert site.start_path == "/xwzx/ggyw.htm" and site.page_path(2) == "/xwzx/ggyw/2.htm"
+    status, _, body = get(site, "/xwzx/ggyw.htm")
+    page = body.decode()
+    assert status == 200 and 'href="../info/1031/' in page and 'href="ggyw/2.htm"' in page
+    status, _, body = get(site, "/xwzx/ggyw/2.htm")
+    assert status == 200 and 'href="../../info/1031/' in body.decode()
+    assert 'href="../ggyw.htm"' in body.decode()
+    assert get(site, "/ggyw.htm")[0] == 404
+    assert 'href="xwzx/ggyw.htm"' in get(site, "/")[2].decode()
+
+
+def test_sibling_columns_have_their_own_articles() -> None:
+    site = ReplicaSite(n_articles=20)
+    home = get(site, "/")[2].decode()
+    for slug, name in (("tzgg", "通知公告"), ("mtgg", "媒体国关")):
+        assert f'<h2>{name}</h2><a href="{slug}.htm"' in home
+        status, _, body = get(site, f"/{slug}.htm")
+        assert status == 200 and f"<h3>{name}</h3>" in body.decode()
+    siblings = site.sibling_articles
+    assert len(siblings) == 6 and not {a.column_id for a in siblings} & {site.column_id}
+    status, _, body = get(site, siblings[0].path)
+    assert status == 200 and 'content="通知公告"' in body.decode()
+
+
+def test_move_column_answers_404_or_redirects_at_the_old_place() -> None:
+    site = ReplicaSite(n_articles=40)
+    old_article = get(site, site.seed_article.path)[2]
+    site.move_column("/xwzx/ggyw.htm")
+    assert get(site, "/ggyw.htm")[0] == 404 and get(site, "/ggyw/1.htm")[0] == 404
+    assert get(site, "/xwzx/ggyw.htm")[0] == 200
+    assert get(site, site.seed_article.path)[2] == old_article
+    site.move_column("/index/ggyw.htm", redirect=True)
+    status, headers, _ = get(site, "/xwzx/ggyw.htm")
+    assert status == 301 and headers["Location"] == "/index/ggyw.htm"
+    with pytest.raises(ValueError):
+        site.move_column("/tzgg.htm")

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from crawler.failures import Problem
-from crawler.summary import ExitCode, RunSummary, exit_code_for
+from crawler.summary import ColumnFound, ExitCode, RunSummary, exit_code_for
 from tests.helpers.cli import REPO
 
 # The keys every run summary has had (runs/*.json, the catalog's runs table).
@@ -17,7 +17,7 @@ KEYS = {
     "archiver_cpu_s", "peak_rss_mb", "parsed_in_crawl_process", "finish_reason", "walk",
     "requests", "responses", "response_bytes", "listing_pages", "articles", "warc",
     "field_fill", "alarms", "problem_counts", "problems", "failures", "external_items",
-    "recovery", "archiver_error", "pid", "exit_code",
+    "recovery", "archiver_error", "pid", "exit_code", "column",
 }  # fmt: skip
 
 
@@ -53,6 +53,18 @@ def test_json_has_every_key_and_plain_values() -> None:
 def test_json_round_trip() -> None:
     summary = _summary()
     assert RunSummary.from_json(json.loads(json.dumps(summary.to_json()))) == summary
+    summary.column = ColumnFound("国关要闻", "http://h/xwzx/ggyw.htm", "navigation", "http://h/a")
+    assert RunSummary.from_json(json.loads(json.dumps(summary.to_json()))) == summary
+
+
+def test_a_column_not_found_fails_the_run_and_a_move_does_not() -> None:
+    def code(**column: bool) -> ExitCode:
+        return exit_code_for(
+            archiver_error=None, records=3, listing_pages=2, alarms=[], failures=0, **column
+        )
+
+    assert code() == ExitCode.OK
+    assert code(column_missing=True) == ExitCode.FAILED
 
 
 def test_an_old_summary_with_fewer_keys_still_reads() -> None:

@@ -63,8 +63,11 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         "DOWNLOAD_TIMEOUT": args.timeout,
         "UIR_NEWS_PROGRESS": (sys.stderr.isatty() and not args.quiet and not args.verbose) or None,
     }
+    if args.column is not None and not args.column.strip():
+        raise UsageError("--column needs the column's visible name, e.g. --column 国关要闻")
     options = CrawlOptions(
         start_url=None if args.start_url is None else _check_start_url(args.start_url),
+        column=args.column,
         archive_dir=archive_dir(args.archive),
         # Our summary says what went wrong, once: Scrapy's own log (and our
         # per-page warnings) only with -v; --quiet keeps cron mail to the summary.
@@ -81,11 +84,30 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         print(format_summary(summary))
     elif summary.exit_code != ExitCode.OK:
         print(format_quiet(summary), file=sys.stderr)
+    column_warning(summary)
     return int(summary.exit_code)
 
 
 def _outcome(summary: RunSummary) -> str:
     return f"{ExitCode(summary.exit_code).name} (exit {int(summary.exit_code)})"
+
+
+def column_warning(summary: RunSummary) -> None:
+    """On stderr: the column moved (a warning), or was not found (why, and the links seen).
+
+    Also under --quiet: a move is rare and worth one mail, though the run exits 0.
+    """
+    column = summary.column
+    if column is None:
+        return
+    if column.url is None:
+        print(f"uir-news: column {column.name} not found: {column.found_by}", file=sys.stderr)
+    elif column.moved_from and column.moved_from != column.url:
+        print(
+            f"uir-news: warning: column {column.name} moved from {column.moved_from} "
+            f"to {column.url} (followed; {column.found_by})",
+            file=sys.stderr,
+        )
 
 
 def format_summary(summary: RunSummary) -> str:
@@ -97,6 +119,7 @@ def format_summary(summary: RunSummary) -> str:
         f"run {summary.run_id}: {_outcome(summary)} in {summary.duration_s:.1f}s "
         f"({summary.walk} walk, {summary.finish_reason})",
         f"  start URL       {summary.start_url}",
+        *_column_lines(summary),
         f"  archive         {summary.archive}",
         f"  requests        {summary.requests} ({summary.response_bytes:,} bytes)",
         f"  listing pages   {summary.listing_pages}",
@@ -138,6 +161,21 @@ def format_quiet(summary: RunSummary) -> str:
     for reason, urls in sorted(by_reason.items(), key=lambda item: -len(item[1])):
         lines.append(f"  {reason}: {len(urls)} (e.g. {urls[0]})")
     return "\n".join(lines)
+
+
+def _column_lines(summary: RunSummary) -> list[str]:
+    column = summary.column
+    if column is None:
+        return []
+    if column.url is None:
+        return [f"  column          {column.name}: NOT FOUND"]
+    lines = [
+        f"  column          {column.name} at {column.url}",
+        f"    found by      {column.found_by}",
+    ]
+    if column.moved_from and column.moved_from != column.url:
+        lines.append(f"  COLUMN MOVED    from {column.moved_from}")
+    return lines
 
 
 # -- parse -------------------------------------------------------------------
@@ -187,7 +225,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         demo_dir = default_archive_dir().parent / f"demo-{stamp}-{os.getpid()}"
     if not 0 <= args.port < 65536:
         raise UsageError(f"--port must be 0-65535 (0: any free port), got {args.port}")
-    site = ReplicaSite()
+    # The column sits in a folder, not at the usual /ggyw.htm: the crawl finds
+    # it from the home page by its name, as `uir-news crawl` does on the live site.
+    site = ReplicaSite(column_path="/xwzx/ggyw.htm")
     server = ReplicaServer(site, port=args.port)
     try:
         server.start()
@@ -197,8 +237,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "pick another --port"
         ) from exc
     with server:
-        print(f"replica site serving {server.start_url}")
-        summary = run_crawl(CrawlOptions(start_url=server.start_url, archive_dir=demo_dir))
+        print(f"replica site serving {server.home_url} (国关要闻 at {server.start_url})")
+        summary = run_crawl(
+            CrawlOptions(start_url=server.home_url, column="国关要闻", archive_dir=demo_dir)
+        )
     print(format_summary(summary))
     conn = catalog.connect(ArchiveLayout(demo_dir).catalog_path)
     try:
@@ -230,7 +272,16 @@ def build_parser() -> argparse.ArgumentParser:
     # defaults shown are crawler.settings' own.
     crawl.add_argument(
         "--start-url",
-        help=f"first listing page (default {crawl_settings.UIR_NEWS_START_URL})",
+        help="page 1 of the column's listing; with --column, a home page to find the column on "
+        f"(default: find {crawl_settings.UIR_NEWS_COLUMN_NAME} from "
+        f"{' then '.join(crawl_settings.UIR_NEWS_HOME_URLS)})",
+    )
+    crawl.add_argument(
+        "--column",
+        metavar="NAME",
+        help="find the column by its visible name on the home page (--start-url), "
+        "remember where, and follow it when it moves "
+        f"(default {crawl_settings.UIR_NEWS_COLUMN_NAME} on the default home pages)",
     )
     add_archive_argument(crawl)
     crawl.add_argument(

@@ -334,6 +334,14 @@ def _credits(
 
 
 # --- column, ids, neighbours, attachments -------------------------------------------------------
+def column_name(html: str | bytes, url: str) -> str | None:
+    """The column a page names in its breadcrumb (last step), else its ColumnName meta; or None."""
+    root = parse_html(decode(html))
+    if root is None:
+        return None
+    return _column(_Page(root, url, base_url(root, url), meta_map(root)))
+
+
 def _column(page: _Page) -> str | None:
     """Column name: last meaningful breadcrumb step, else the ColumnName meta."""
     for el in page.label_hits(sel.BREADCRUMB_LABELS):

@@ -11,6 +11,19 @@ Arguments, as ``scrapy crawl gxyw -a start_url=URL -a archive=DIR`` gives them
 (``uir-news crawl`` passes the same): they set ``UIR_NEWS_START_URL`` and
 ``UIR_NEWS_ARCHIVE_DIR`` for every component of the crawl.
 
+Where the column is:
+
+* ``start_url`` alone is page 1 of the column's listing: no discovery;
+* ``-a column=NAME`` (``--column``) makes ``start_url`` a home page, and with
+  no ``start_url`` at all the column ``UIR_NEWS_COLUMN_NAME`` is looked for on
+  ``UIR_NEWS_HOME_URLS``. The spider fetches the home page, takes the links
+  that name the column (:func:`crawler.extract.find_column_links`; else the
+  ``UIR_NEWS_COLUMN_GUESSES`` paths) and keeps the first whose page is a
+  listing of that column (:func:`crawler.extract.check_listing`). The URL
+  found is remembered in the catalog, so later runs go straight to it; when
+  it stops being a listing of the column (404, redirect, another column's
+  name) the run looks again from the home page and reports the move.
+
 What to fetch (the catalog is asked through the run's read-only reader):
 
 * a **full walk** follows every listing page and fetches every article not
@@ -30,24 +43,29 @@ import dataclasses
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from scrapy import signals
 from scrapy.http import Response
+from scrapy.settings import SETTINGS_PRIORITIES
 from twisted.python.failure import Failure
 
 from archive.storage.session import ArchiveReader, ArticleState
 from crawler.archiver.pages import ArticlePage
-from crawler.extensions import ArchiveRun
+from crawler.extensions import ArchiveRun, column_meta_key
 from crawler.extract import (
     ListingItem,
+    check_listing,
     classify_response,
+    find_column_links,
     parse_listing,
     parse_view_count,
     view_count_url,
 )
+from crawler.extract.navigation import link_texts
 from crawler.failures import failure_reason
+from crawler.summary import ColumnFound
 
 # Statuses the article callback wants to see, to report them with a reason.
 _ARTICLE_STATUSES = [304, 404, 410, 412]
@@ -57,16 +75,36 @@ _ARTICLE_STATUSES = [304, 404, 410, 412]
 # memory stays flat however long the column is.
 _ARTICLE_PRIORITY = 10
 
+# The remembered listing URL is checked as it answers: a redirect is a move.
+_REMEMBERED_STATUSES = [301, 302, 303, 307, 308, 404, 410]
+# Candidate pages of the column: a 404 is a rejected candidate, not an error.
+_CANDIDATE_STATUSES = [404, 410]
+
 
 class GxywSpider(scrapy.Spider):
     name = "gxyw"
 
     def __init__(
-        self, start_url: str | None = None, archive: str | None = None, **kwargs: Any
+        self,
+        start_url: str | None = None,
+        archive: str | None = None,
+        column: str | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.start_url = start_url
         self.archive_dir = archive
+        self.column = column
+        # Discovery: home pages still to read, candidate (url, why) pairs still
+        # to check, and what was seen, for the message when nothing fits.
+        self.homes: list[str] = []
+        self.pending_homes: list[str] = []
+        self.candidates: list[tuple[str, str]] = []
+        self.tried: set[str] = set()
+        self.links_seen: dict[str, list[str]] = {}
+        self.rejected: list[str] = []
+        self.moved_from: str | None = None
+        self.moved_because = ""
         self.full_walk = True
         # Article URLs requested but not yet recorded or reported: a request
         # Scrapy drops silently (a redirect back to a URL already fetched is
@@ -87,12 +125,27 @@ class GxywSpider(scrapy.Spider):
             settings.set("UIR_NEWS_START_URL", spider.start_url, priority="cmdline")
         if spider.archive_dir:
             settings.set("UIR_NEWS_ARCHIVE_DIR", spider.archive_dir, priority="cmdline")
+        if spider.column:
+            settings.set("UIR_NEWS_COLUMN_NAME", spider.column, priority="cmdline")
+        # A column named on the command line makes the start URL a home page.
+        named = settings.getpriority("UIR_NEWS_COLUMN_NAME") == SETTINGS_PRIORITIES["cmdline"]
         spider.start_url = settings["UIR_NEWS_START_URL"]
-        parts = urlsplit(spider.start_url or "")
-        if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise ValueError(f"start URL must be an absolute http(s) URL: {spider.start_url!r}")
-        # OffsiteMiddleware keeps the crawl on the start URL's host.
-        spider.allowed_domains = [parts.hostname]
+        spider.column = settings["UIR_NEWS_COLUMN_NAME"]
+        if spider.start_url and not named:
+            entry_urls = [spider.start_url]
+        else:
+            entry_urls = spider.homes = (
+                [spider.start_url] if spider.start_url else settings.getlist("UIR_NEWS_HOME_URLS")
+            )
+        hosts: list[str] = []
+        for url in entry_urls:
+            parts = urlsplit(url or "")
+            if parts.scheme not in {"http", "https"} or not parts.hostname:
+                raise ValueError(f"start URL must be an absolute http(s) URL: {url!r}")
+            hosts.append(parts.hostname)
+        # OffsiteMiddleware keeps the crawl on the start URL's (or home pages') hosts.
+        spider.allowed_domains = hosts
+        spider.guesses = settings.getlist("UIR_NEWS_COLUMN_GUESSES")
         spider.full_walk_asked = settings.getbool("UIR_NEWS_FULL_WALK")
         spider.overlap_pages = settings.getint("UIR_NEWS_OVERLAP_PAGES")
         spider.recent_days = settings.getint("UIR_NEWS_RECENT_DAYS")
@@ -111,6 +164,7 @@ class GxywSpider(scrapy.Spider):
         self.run = run
 
     allowed_domains: list[str]
+    guesses: list[str]
     run: ArchiveRun
     full_walk_asked: bool
     overlap_pages: int
@@ -129,9 +183,26 @@ class GxywSpider(scrapy.Spider):
         # The first run, and the first after one that did not finish, walk everything.
         self.full_walk = self.full_walk_asked or not self.catalog().walk_complete()
         self.run.full_walk = self.full_walk
-        yield scrapy.Request(
-            self.start_url, callback=self.parse_listing_page, errback=self.on_listing_error
-        )
+        if not self.homes:
+            assert self.start_url
+            yield scrapy.Request(
+                self.start_url, callback=self.parse_listing_page, errback=self.on_listing_error
+            )
+        else:
+            assert self.column
+            self.pending_homes = list(self.homes)
+            self.run.column_key = column_meta_key(urlsplit(self.homes[0]).netloc, self.column)
+            remembered = self.run.remembered(self.run.column_key)
+            if remembered:
+                yield scrapy.Request(
+                    remembered,
+                    callback=self.parse_remembered,
+                    errback=self.on_remembered_error,
+                    meta={"dont_redirect": True, "handle_httpstatus_list": _REMEMBERED_STATUSES},
+                )
+            else:
+                for request in self._next_discovery_step():
+                    yield request
         # Articles that failed in earlier runs and are still missing.
         for url in self.catalog().pending_failures(self.retry_failed_runs):
             # Scrapy reads start requests lazily, so the listing may have asked
@@ -148,6 +219,140 @@ class GxywSpider(scrapy.Spider):
                     meta=self._article_meta(url),
                     priority=_ARTICLE_PRIORITY,
                 )
+
+    # -- finding the column by name --------------------------------------------
+
+    def parse_remembered(self, response: Response) -> Iterator[Any]:
+        """The URL an earlier run found: still a listing of the column, or moved."""
+        assert self.column
+        check = check_listing(response.body, response.url, self.column)
+        if response.status == 200 and check.ok:
+            self._found(response.url, "remembered from an earlier run")
+            yield from self.parse_listing_page(response)
+            return
+        if response.status != 200:
+            because = f"answered {response.status}"
+            if location := response.headers.get("Location"):
+                target = urljoin(response.url, location.decode("latin-1"))
+                because += f" (redirect to {target})"
+        else:
+            because = f"is {check.rejection()}"
+        self._moved(response.url, because)
+        yield from self._next_discovery_step()
+
+    def on_remembered_error(self, failure: Failure) -> Iterator[Any]:
+        request = getattr(failure, "request", None)
+        url = request.url if request is not None else "?"
+        self._moved(url, f"failed ({failure_reason(failure)})")
+        yield from self._next_discovery_step()
+
+    def _moved(self, url: str, because: str) -> None:
+        self.moved_from, self.moved_because = url, because
+        self.logger.warning(
+            "The remembered %s listing %s %s; looking again from the home page",
+            self.column,
+            url,
+            because,
+        )
+
+    def parse_home(self, response: Response, home: str) -> Iterator[Any]:
+        assert self.column
+        if response.status == 200:
+            links = [
+                link
+                for link in find_column_links(response.body, response.url, self.column)
+                if urlsplit(link.url).hostname in self.allowed_domains
+            ]
+            self.links_seen[home] = link_texts(response.body, response.url)
+            self.candidates.extend(
+                (link.url, f"{link.why(self.column)} on {response.url}") for link in links
+            )
+            if links:
+                yield from self._next_discovery_step()
+                return
+        self._guess(response.url, f"{response.url} names no link {self.column}")
+        yield from self._next_discovery_step()
+
+    def on_home_error(self, failure: Failure) -> Iterator[Any]:
+        request = getattr(failure, "request", None)
+        if request is not None:
+            self.links_seen[request.url] = [f"(not fetched: {failure_reason(failure)})"]
+            self._guess(request.url, f"{request.url} could not be fetched")
+        yield from self._next_discovery_step()
+
+    def _guess(self, home: str, because: str) -> None:
+        for path in self.guesses:
+            self.candidates.append((urljoin(home, path), f"the usual path {path} ({because})"))
+
+    def parse_candidate(self, response: Response, why: str) -> Iterator[Any]:
+        assert self.column
+        check = check_listing(response.body, response.url, self.column)
+        if response.status == 200 and check.ok:
+            self._found(response.url, why)
+            yield from self.parse_listing_page(response)
+            return
+        reason = check.rejection() if response.status == 200 else f"HTTP {response.status}"
+        self.rejected.append(f"{response.url} ({reason})")
+        yield from self._next_discovery_step()
+
+    def on_candidate_error(self, failure: Failure) -> Iterator[Any]:
+        request = getattr(failure, "request", None)
+        url = request.url if request is not None else "?"
+        self.rejected.append(f"{url} ({failure_reason(failure)})")
+        yield from self._next_discovery_step()
+
+    def _next_discovery_step(self) -> Iterator[Any]:
+        """The next candidate to check, else the next home page, else: not found."""
+        while self.candidates:
+            url, why = self.candidates.pop(0)
+            if url in self.tried:
+                continue
+            self.tried.add(url)
+            yield scrapy.Request(
+                url,
+                callback=self.parse_candidate,
+                errback=self.on_candidate_error,
+                cb_kwargs={"why": why},
+                meta={"handle_httpstatus_list": _CANDIDATE_STATUSES},
+                dont_filter=True,
+            )
+            return
+        if self.pending_homes:
+            home = self.pending_homes.pop(0)
+            yield scrapy.Request(
+                home,
+                callback=self.parse_home,
+                errback=self.on_home_error,
+                cb_kwargs={"home": home},
+                meta={"handle_httpstatus_list": _CANDIDATE_STATUSES},
+                dont_filter=True,
+            )
+            return
+        self._not_found()
+
+    def _found(self, url: str, why: str) -> None:
+        assert self.column
+        if self.moved_from is not None:
+            why = f"{why}; the remembered {self.moved_from} {self.moved_because}"
+        self.run.column = ColumnFound(self.column, url, why, self.moved_from)
+        log = (
+            self.logger.warning if self.moved_from and self.moved_from != url else self.logger.info
+        )
+        log("Column %s at %s: %s", self.column, url, why)
+
+    def _not_found(self) -> None:
+        assert self.column
+        seen = "; ".join(
+            f"{home} links {', '.join(texts) or 'nothing'}"
+            for home, texts in self.links_seen.items()
+        )
+        detail = f"no listing of {self.column} found from {', '.join(self.homes)}"
+        if seen:
+            detail += f"; {seen}"
+        if self.rejected:
+            detail += f"; rejected {', '.join(self.rejected)}"
+        self.run.column = ColumnFound(self.column, None, detail, self.moved_from)
+        self.report(self.homes[0], "column_not_found", detail, article=False)
 
     # -- listing pages --------------------------------------------------------
 
