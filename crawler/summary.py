@@ -24,12 +24,18 @@ def exit_code_for(
     listing_pages: int,
     alarms: list[str],
     failures: int,
+    damage: bool = False,
+    disk_full: bool = False,
 ) -> ExitCode:
     """The exit code of a finished run, the worst outcome first."""
+    if disk_full:
+        return ExitCode.DISK_FULL
     if archiver_error or (records == 0 and listing_pages == 0):
         return ExitCode.FAILED
     if alarms:
         return ExitCode.LAYOUT_ALARM
+    if damage:
+        return ExitCode.DAMAGED
     if failures:
         return ExitCode.PARTIAL
     return ExitCode.OK
@@ -97,6 +103,8 @@ class RunSummary:
     recovery: dict[str, Any] | None = None
     archiver_error: str | None = None
     pid: int = 0
+    #: Damage found in the archive this run (file@offset: what); the data around it was kept.
+    damage: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The summary as JSON-ready data, with the keys every summary has had."""
@@ -137,4 +145,5 @@ class RunSummary:
             recovery=data.get("recovery"),
             archiver_error=data.get("archiver_error"),
             pid=int(data.get("pid", 0)),
+            damage=[str(item) for item in data.get("damage", [])],
         )

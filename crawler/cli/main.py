@@ -94,6 +94,8 @@ def format_summary(summary: RunSummary) -> str:
         lines.append(f"  ARCHIVER FAILED {summary.archiver_error}")
     for alarm in summary.alarms:
         lines.append(f"  LAYOUT ALARM    {alarm}")
+    for damage in summary.damage[:20]:
+        lines.append(f"  DAMAGE          {damage}")
     for problem in summary.problems[:20]:
         lines.append(f"    {problem.reason}: {problem.url} {problem.detail}".rstrip())
     if len(summary.problems) > 20:
