@@ -217,7 +217,7 @@ def is_readonly(conn: sqlite3.Connection) -> bool:
 def check(path: Path) -> str | None:
     """Why the catalog at ``path`` is damaged (``PRAGMA quick_check``), or None when sound."""
     try:
-        conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=30)
+        conn = _connect_readonly(path)
     except sqlite3.Error as exc:
         return str(exc)
     try:

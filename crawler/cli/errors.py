@@ -41,6 +41,8 @@ def failure_code(exc: BaseException) -> tuple[ExitCode, str]:
         return ExitCode.NO_PERMISSION, f"permission denied{where} ({exc.strerror})"
     if isinstance(exc, sqlite3.DatabaseError):
         text = str(exc)
+        if "disk is full" in text:
+            return ExitCode.DISK_FULL, f"no space left on the device ({text})"
         if "malformed" in text or "not a database" in text:
             return (
                 ExitCode.DAMAGED,
