@@ -9,6 +9,7 @@ reach it with ``crawler.get_extension(ArchiveRun)``.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -35,6 +36,7 @@ from archive.storage.lock import ArchiveLock, LockHeld
 from archive.storage.records import dumps
 from archive.storage.recovery import rebuild, repair_open_warcs
 from crawler.archiver.client import ArchiverClient, ArchiverConfig
+from crawler.archiver.pages import reparse_response
 from crawler.archiver.protocol import ArchiverResult, iso_utc
 from crawler.failures import Problem
 from crawler.layout_alarm import TRACKED_FIELDS, baseline_rates, layout_alarms
@@ -87,22 +89,34 @@ def column_meta_key(site: str, name: str) -> str:
 
 
 def recover_if_needed(layout: ArchiveLayout, lock: ArchiveLock) -> dict[str, Any] | None:
-    """After a killed run: close its WARC and rebuild the catalog from the files.
+    """After a killed run, or with a damaged catalog: close WARCs, rebuild the catalog.
 
-    Returns what was repaired (the summary's ``recovery``), or None when the
-    previous run ended cleanly.
+    Returns what was repaired (the summary's ``recovery``, whose ``damage``
+    lists what could not be read), or None when the archive needed nothing.
     """
     open_files = list(layout.warc_dir.glob("*.warc.gz.open"))
-    if lock.stale_holder is None and not open_files:
+    damaged = catalog.check(layout.catalog_path) if layout.catalog_path.exists() else None
+    if lock.stale_holder is None and not open_files and damaged is None:
         return None
-    logger.warning(
-        "Previous run (pid %s) did not finish; repairing the archive at %s",
-        (lock.stale_holder or {}).get("pid", "?"),
-        layout.root,
-    )
+    if damaged is not None:
+        logger.error("The catalog %s is damaged (%s); rebuilding it", layout.catalog_path, damaged)
+    else:
+        logger.warning(
+            "Previous run (pid %s) did not finish; repairing the archive at %s",
+            (lock.stale_holder or {}).get("pid", "?"),
+            layout.root,
+        )
     report = repair_open_warcs(layout.warc_dir)
-    counts = rebuild(layout, on_record=search_indexer())
-    return {"previous_run": lock.stale_holder, **report.as_dict(), "rebuilt": counts}
+    rebuilt = rebuild(layout, on_record=search_indexer(), reparse=reparse_response)
+    damage = rebuilt.problems()
+    if damaged is not None:
+        damage.insert(0, f"{layout.catalog_path.name}: damaged ({damaged}); rebuilt from the files")
+    return {
+        "previous_run": lock.stale_holder,
+        **report.as_dict(),
+        "rebuilt": rebuilt.counts,
+        "damage": damage,
+    }
 
 
 def rebuild_after_archiver_failure(layout: ArchiveLayout) -> None:
@@ -113,22 +127,25 @@ def rebuild_after_archiver_failure(layout: ArchiveLayout) -> None:
     """
     logger.warning("The archiver failed; rebuilding the catalog of %s", layout.root)
     try:
-        rebuild(layout, on_record=search_indexer())
+        rebuild(layout, on_record=search_indexer(), reparse=reparse_response)
     except (OSError, sqlite3.Error) as exc:
         logger.error("Could not rebuild the catalog (%s); run `uir-news rebuild`", exc)
 
 
-def index_warcs(layout: ArchiveLayout) -> None:
-    """Bring the CDXJ index up to date with every closed WARC (a failure is only logged)."""
+def index_warcs(layout: ArchiveLayout) -> list[str]:
+    """Update the CDXJ index with every closed WARC; returns the damage met (failures logged)."""
     # Not at start-up: the CDXJ module's imports take 0.2 s.
     from archive.replay.cdxj import update_index
 
     try:
         stats = update_index(layout)
         logger.info("CDXJ index: %s", stats.one_line())
-    except OSError as exc:
-        # The WARCs and the catalog are complete; `uir-news index` redoes this.
+    except Exception as exc:  # the crawl's data is safe; `uir-news index` redoes this
         logger.error("Could not update the CDXJ index of %s: %s", layout.root, exc)
+        return [f"indexes/index.cdxj: could not be updated ({type(exc).__name__}: {exc})"]
+    for item in stats.damage:
+        logger.error("Damaged WARC %s (left as it is; its readable records are indexed)", item)
+    return [str(item) for item in stats.damage]
 
 
 def recent_summaries(layout: ArchiveLayout, limit: int = 20) -> list[dict[str, Any]]:
@@ -140,6 +157,11 @@ def recent_summaries(layout: ArchiveLayout, limit: int = 20) -> list[dict[str, A
         except (OSError, json.JSONDecodeError):
             continue
     return summaries
+
+
+def _disk_full(error: str | None) -> bool:
+    """Whether the archiver's error was a full disk (its message is all that crossed the pipe)."""
+    return error is not None and ("No space left" in error or "Disk quota" in error)
 
 
 class ArchiveRun:
@@ -185,6 +207,8 @@ class ArchiveRun:
         self.column: ColumnFound | None = None
         self.column_key: str | None = None
         self._recovery: dict[str, Any] | None = None
+        #: Damage met this run (at the repair and at the index step), named.
+        self._damage: list[str] = []
         self._history: list[dict[str, Any]] = []
         self._run_id = ""
         self._started = datetime.now(UTC)
@@ -236,6 +260,8 @@ class ArchiveRun:
         try:
             self.layout.create()
             self._recovery = recover_if_needed(self.layout, self.lock)
+            if self._recovery is not None:
+                self._damage.extend(self._recovery["damage"])
             self._history = recent_summaries(self.layout)
             self._client = ArchiverClient.start(self.config)
         except Exception:
@@ -281,11 +307,18 @@ class ArchiveRun:
         client, self._client = self._client, None
         try:
             # The WARCs are indexed while the archiver finishes its queue.
-            result = client.close(meanwhile=lambda: index_warcs(self.layout))
+            result = client.close(meanwhile=lambda: self._damage.extend(index_warcs(self.layout)))
             self._add_stats(client, result)
             self.problems.extend(result.problems)
             self.summary = summary = self._summarize(reason)
-            self._write_summary(summary, walked_everything=self._walked_everything(reason))
+            try:
+                self._write_summary(summary, walked_everything=self._walked_everything(reason))
+            except OSError as exc:
+                if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                    raise
+                # The run's data is on disk; only its summary is not.
+                logger.error("Could not write the run summary: %s", exc)
+                summary.exit_code = ExitCode.DISK_FULL
             if summary.archiver_error:
                 rebuild_after_archiver_failure(self.layout)
         finally:
@@ -333,6 +366,8 @@ class ArchiveRun:
                 alarms=alarms,
                 failures=failures,
                 column_missing=self.column is not None and self.column.url is None,
+                damage=bool(self._damage),
+                disk_full=_disk_full(archiver_error),
             ),
             duration_s=round(time.perf_counter() - self._wall_start, 3),
             cpu_s=round(time.process_time() - self._cpu_start, 3),
@@ -370,6 +405,7 @@ class ArchiveRun:
             archiver_error=archiver_error,
             pid=os.getpid(),
             column=self.column,
+            damage=list(self._damage),
         )
 
     def _write_summary(self, summary: RunSummary, *, walked_everything: bool) -> None:

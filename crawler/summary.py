@@ -25,15 +25,21 @@ def exit_code_for(
     alarms: list[str],
     failures: int,
     column_missing: bool = False,
+    damage: bool = False,
+    disk_full: bool = False,
 ) -> ExitCode:
     """The exit code of a finished run, the worst outcome first.
 
     A column that moved and was found again is not a failure; one not found is.
     """
+    if disk_full:
+        return ExitCode.DISK_FULL
     if archiver_error or column_missing or (records == 0 and listing_pages == 0):
         return ExitCode.FAILED
     if alarms:
         return ExitCode.LAYOUT_ALARM
+    if damage:
+        return ExitCode.DAMAGED
     if failures:
         return ExitCode.PARTIAL
     return ExitCode.OK
@@ -117,6 +123,8 @@ class RunSummary:
     pid: int = 0
     #: The column found by name (None: started at a listing URL, no discovery).
     column: ColumnFound | None = None
+    #: Damage found in the archive this run (file@offset: what); the data around it was kept.
+    damage: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The summary as JSON-ready data, with the keys every summary has had."""
@@ -158,4 +166,5 @@ class RunSummary:
             archiver_error=data.get("archiver_error"),
             pid=int(data.get("pid", 0)),
             column=ColumnFound(**data["column"]) if data.get("column") else None,
+            damage=[str(item) for item in data.get("damage", [])],
         )

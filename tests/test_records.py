@@ -80,5 +80,5 @@ def test_store_layout_one_file_per_version_and_older_layout_still_read(tmp_path:
     old_path.parent.mkdir()
     old_path.write_text(json.dumps(old, ensure_ascii=False), "utf-8")
     assert len(list(record_files(layout.records_dir))) == 3
-    counts = rebuild(layout)
+    counts = rebuild(layout).counts
     assert counts["versions"] == 3 and counts["articles"] == 1

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
+
+import pytest
 
 from archive.storage import catalog
 from archive.storage.layout import ArchiveLayout
 from archive.storage.recovery import complete_members_end, rebuild, repair_open_warcs
 from archive.storage.warc import OPEN_SUFFIX, HttpExchange, RotatingWarcWriter, iter_records
+from tests.helpers.records import make_record
 from tests.helpers.warc import warcio_check
 
 
@@ -81,7 +85,7 @@ def test_rebuild_recreates_captures_and_keeps_old_catalog_on_failure(tmp_path: P
     for i in range(4):
         writer.write_exchange(_exchange(i))
     writer.close()
-    counts = rebuild(layout)
+    counts = rebuild(layout).counts
     assert counts["captures"] == 4 and counts["warc_files"] == 1
     conn = catalog.connect(layout.catalog_path)
     rows = conn.execute("SELECT url, etag, status FROM captures ORDER BY url").fetchall()
@@ -94,7 +98,7 @@ def test_rebuild_recreates_captures_and_keeps_old_catalog_on_failure(tmp_path: P
     bad = layout.records_dir / "1031" / "9" / "bad.json"
     bad.parent.mkdir(parents=True)
     bad.write_text("", encoding="utf-8")
-    counts = rebuild(layout)
+    counts = rebuild(layout).counts
     assert counts["unreadable_records"] == 1 and counts["captures"] == 4
 
 
@@ -106,14 +110,21 @@ def test_rebuild_failure_keeps_the_old_catalog(tmp_path: Path) -> None:
     writer.close()
     rebuild(layout)
     saved = layout.catalog_path.read_bytes()
-    # A run summary that is not JSON stops the rebuild before the swap.
+    # A run summary that is not JSON is skipped, not fatal.
     (layout.runs_dir / "broken.json").write_text("{", encoding="utf-8")
-    try:
-        rebuild(layout)
-    except ValueError:
-        pass
-    else:
-        raise AssertionError("rebuild accepted a corrupt run summary")
+    assert rebuild(layout).counts["runs"] == 0
+    saved = layout.catalog_path.read_bytes()
+    # A rebuild stopped half way (Ctrl-C here) leaves the catalog it started from.
+    (layout.records_dir / "1031").mkdir(parents=True)
+    (layout.records_dir / "1031" / "1-x.json").write_text(
+        json.dumps(make_record(1, warc={"file": "x.warc.gz", "offset": 0, "length": 1})), "utf-8"
+    )
+
+    def interrupted(conn: object, article_id: int, record: object) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        rebuild(layout, on_record=interrupted)
     assert layout.catalog_path.read_bytes() == saved
     conn = catalog.connect(layout.catalog_path)
     assert conn.execute("SELECT count(*) FROM captures").fetchone()[0] == 1

@@ -17,7 +17,7 @@ KEYS = {
     "archiver_cpu_s", "peak_rss_mb", "parsed_in_crawl_process", "finish_reason", "walk",
     "requests", "responses", "response_bytes", "listing_pages", "articles", "warc",
     "field_fill", "alarms", "problem_counts", "problems", "failures", "external_items",
-    "recovery", "archiver_error", "pid", "exit_code", "column",
+    "recovery", "archiver_error", "pid", "exit_code", "column", "damage",
 }  # fmt: skip
 
 
@@ -91,6 +91,9 @@ def test_an_old_summary_with_fewer_keys_still_reads() -> None:
         ({"archiver_error": "archiver process ended", "alarms": ["x"]}, ExitCode.FAILED),
         ({"records": 0, "listing_pages": 0}, ExitCode.FAILED),
         ({"records": 0, "listing_pages": 1}, ExitCode.OK),
+        ({"damage": True, "failures": 2}, ExitCode.DAMAGED),
+        ({"damage": True, "alarms": ["x"]}, ExitCode.LAYOUT_ALARM),
+        ({"disk_full": True, "archiver_error": "x"}, ExitCode.DISK_FULL),
     ],
 )
 def test_exit_code_table(outcome: dict[str, object], code: ExitCode) -> None:

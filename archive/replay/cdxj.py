@@ -36,7 +36,16 @@ from cdxj_indexer.main import CDXJIndexer
 
 from archive.storage.files import atomic_write_text
 from archive.storage.layout import ArchiveLayout
-from archive.storage.warc import NOTES_SUFFIX, OPEN_SUFFIX, WarcPointer, list_warcs
+from archive.storage.recovery import complete_members_end
+from archive.storage.warc import (
+    NOTES_SUFFIX,
+    OPEN_SUFFIX,
+    Damage,
+    WarcPointer,
+    list_warcs,
+    read_back_note,
+    scan_records,
+)
 
 INDEX_NAME = "index.cdxj"
 MANIFEST_NAME = "indexed.json"
@@ -80,6 +89,8 @@ class IndexStats:
     lines_total: int
     seconds: float
     rebuilt: bool = False
+    #: Damaged WARC files met: indexed up to and past their damage, which is named here.
+    damage: list[Damage] = field(default_factory=list)
 
     def one_line(self) -> str:
         return (
@@ -190,18 +201,46 @@ def _update_lock(layout: ArchiveLayout) -> Iterator[None]:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
-def _index_files_sorted(paths: list[Path], out: IO[str]) -> None:
-    """CDXJ lines of ``paths``, sorted, via the library (which spills to disk when big)."""
+def _index_files_sorted(paths: list[Path], out: IO[str], damage: list[Damage]) -> None:
+    """CDXJ lines of ``paths``, sorted, via the library (which spills to disk when big).
+
+    A file the library cannot read to its end (cut, garbage appended, flipped
+    bytes) is read past its damage by :func:`scan_records` instead, so every
+    readable record is indexed; the damage is added to ``damage``.
+    """
     if not paths:
         return
-    indexer = CDXJIndexer(
-        out,
-        [str(p) for p in paths],
-        sort=True,
-        max_sort_buff_size=_SORT_BUFFER,
-        records=_RECORDS,
-    )
-    indexer.process_all()
+    with contextlib.ExitStack() as stack:
+        sources: list[Iterable[str]] = []
+        for path in paths:
+            part = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8", newline="\n"))
+            try:
+                # warcio reads a member cut short without complaint: check the
+                # gzip members first (only files without writer notes pay this).
+                if complete_members_end(path)[0] != path.stat().st_size:
+                    raise ValueError("damaged")
+                CDXJIndexer(
+                    part,
+                    [str(path)],
+                    sort=True,
+                    max_sort_buff_size=_SORT_BUFFER,
+                    records=_RECORDS,
+                ).process_all()
+            except Exception:  # a damaged file: read past the damage instead
+                found: list[Damage] = []
+                part.seek(0)
+                part.truncate()
+                lines = []
+                for pointer, record, stored in scan_records(path, found):
+                    if record.rec_type in {"response", "revisit", "resource"}:
+                        note = read_back_note(record, stored, pointer)
+                        timestamp, fields = note.split(" ", 1)
+                        lines.append(f"{url_key(stored.url)} {timestamp} {fields}\n")
+                part.writelines(sorted(lines))
+                damage.extend(found)
+            part.seek(0)
+            sources.append(part)
+        out.writelines(heapq.merge(*sources))
 
 
 def _notes_fit(warc: Path, notes: Path) -> bool:
@@ -245,7 +284,9 @@ def _sorted_runs(notes: Path, stack: contextlib.ExitStack) -> list[IO[str]]:
     return runs
 
 
-def _index_new_files(layout: ArchiveLayout, paths: list[Path], out: IO[str]) -> None:
+def _index_new_files(
+    layout: ArchiveLayout, paths: list[Path], out: IO[str], damage: list[Damage]
+) -> None:
     """Sorted CDXJ lines of ``paths``: from the writer's notes where they fit, else read."""
     with contextlib.ExitStack() as stack:
         sources: list[Iterable[str]] = []
@@ -258,7 +299,7 @@ def _index_new_files(layout: ArchiveLayout, paths: list[Path], out: IO[str]) -> 
                 unnoted.append(path)
         if unnoted:
             read = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8", newline="\n"))
-            _index_files_sorted(unnoted, read)
+            _index_files_sorted(unnoted, read, damage)
             read.seek(0)
             sources.append(read)
         out.writelines(heapq.merge(*sources))
@@ -328,12 +369,13 @@ def update_index(layout: ArchiveLayout, *, rebuild: bool = False) -> IndexStats:
             total = lines_before if lines_before >= 0 else _count_lines(target)
             return IndexStats(len(current), 0, 0, 0, 0, total, time.perf_counter() - started)
 
+        damage: list[Damage] = []
         fd, new_part = tempfile.mkstemp(prefix=".new.", suffix=".cdxj", dir=directory)
         fd2, merged = tempfile.mkstemp(prefix=f".{INDEX_NAME}.", suffix=".tmp", dir=directory)
         os.close(fd2)
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as part:
-                _index_new_files(layout, sorted(new), part)
+                _index_new_files(layout, sorted(new), part, damage)
             dropped = [0]
             with contextlib.ExitStack() as files:
                 sources: list[Iterable[bytes]] = [files.enter_context(open(new_part, "rb"))]
@@ -363,6 +405,7 @@ def update_index(layout: ArchiveLayout, *, rebuild: bool = False) -> IndexStats:
             lines_total=total,
             seconds=time.perf_counter() - started,
             rebuilt=rebuilt,
+            damage=damage,
         )
 
 

@@ -229,6 +229,12 @@ def _meta_version(conn: sqlite3.Connection) -> str | None:
     return None if row is None else str(row[0])
 
 
+def search_tables_exist(conn: sqlite3.Connection) -> bool:
+    """Whether the catalog has the search tables (an archive never searched has none)."""
+    row = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'search_fts'").fetchone()
+    return row is not None
+
+
 def ensure_search_schema(conn: sqlite3.Connection) -> None:
     """Create the search tables; rebuild them if they come from another index version."""
     version = _meta_version(conn)

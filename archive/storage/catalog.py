@@ -31,6 +31,7 @@ or the new, never half of a row set.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -137,8 +138,26 @@ class PutResult:
     new_version: bool
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """Open (creating if needed) the catalog at ``path`` in WAL mode."""
+def writable(path: Path) -> bool:
+    """Whether the catalog at ``path`` (and its folder, for the WAL files) can be written."""
+    folder = path.parent if path.parent.exists() else path.parent.parent
+    if not os.access(folder, os.W_OK):
+        return False
+    return not path.exists() or os.access(path, os.W_OK)
+
+
+def connect(path: Path, *, readonly: bool | None = None) -> sqlite3.Connection:
+    """Open (creating if needed) the catalog at ``path`` in WAL mode.
+
+    ``readonly`` (by default: when the archive cannot be written, as on a
+    read-only mount or for a user without write permission) opens it with
+    ``mode=ro``, creating and changing nothing. A WAL catalog whose folder
+    cannot be written is opened ``immutable``: nothing can change it meanwhile.
+    """
+    if readonly is None:
+        readonly = not writable(path)
+    if readonly:
+        return _connect_readonly(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, isolation_level=None, timeout=30)
     try:
@@ -157,6 +176,57 @@ def connect(path: Path) -> sqlite3.Connection:
         conn.close()  # a locked or corrupt file: no half-opened connection left behind
         raise
     return conn
+
+
+class ReadOnlyConnection(sqlite3.Connection):
+    """A catalog connection opened with ``mode=ro``: readers skip every write."""
+
+
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    uri = path.resolve().as_uri()
+    last: sqlite3.Error | None = None
+    for options in ("mode=ro", "mode=ro&immutable=1"):
+        conn = sqlite3.connect(
+            f"{uri}?{options}",
+            uri=True,
+            isolation_level=None,
+            timeout=30,
+            factory=ReadOnlyConnection,
+        )
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError as exc:
+            # WAL needs its -shm file, which a read-only folder may not have.
+            conn.close()
+            last = exc
+            continue
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+    assert last is not None
+    raise last
+
+
+def is_readonly(conn: sqlite3.Connection) -> bool:
+    """Whether ``conn`` was opened read-only (see :func:`connect`)."""
+    return isinstance(conn, ReadOnlyConnection)
+
+
+def check(path: Path) -> str | None:
+    """Why the catalog at ``path`` is damaged (``PRAGMA quick_check``), or None when sound."""
+    try:
+        conn = _connect_readonly(path)
+    except sqlite3.Error as exc:
+        return str(exc)
+    try:
+        rows = [str(row[0]) for row in conn.execute("PRAGMA quick_check(5)")]
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
+    finally:
+        conn.close()
+    return None if rows == ["ok"] else "; ".join(rows)
 
 
 @contextmanager

@@ -38,12 +38,15 @@ class ArchiveLock:
 
     path: Path
     stale_holder: dict[str, Any] | None = None
-    _fh: IO[str] | None = None
+    _fh: IO[bytes] | None = None
 
     def _read_holder(self) -> dict[str, Any]:
         assert self._fh is not None
         self._fh.seek(0)
-        text = self._fh.read()
+        raw = self._fh.read(1 << 16)
+        # A garbled file (random bytes, a half write) reads as a run that did
+        # not finish: the archive is checked and repaired, never refused.
+        text = raw.decode("utf-8", errors="replace")
         try:
             data = json.loads(text) if text.strip() else {}
         except json.JSONDecodeError:
@@ -60,13 +63,13 @@ class ArchiveLock:
         }
         self._fh.seek(0)
         self._fh.truncate()
-        self._fh.write(json.dumps(info))
+        self._fh.write(json.dumps(info).encode("utf-8"))
         self._fh.flush()
         os.fsync(self._fh.fileno())
 
     def acquire(self) -> ArchiveLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the run
+        fh = open(self.path, "a+b")  # noqa: SIM115 - held for the run
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -101,3 +104,23 @@ class ArchiveLock:
         tb: TracebackType | None,
     ) -> None:
         self.release()
+
+
+def is_held(path: Path) -> bool:
+    """Whether a live process holds the lock at ``path`` (it is only looked at, never taken).
+
+    A read-only archive, or no lock file at all, is not held.
+    """
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - closed below
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        fh.close()  # closing drops a shared lock we got
+    return False

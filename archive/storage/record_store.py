@@ -12,13 +12,14 @@ the folder was half of the time spent storing a record.)
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from archive.storage.files import atomic_write_text, safe_component
-from archive.storage.records import content_hash, dumps
+from archive.storage.records import content_hash, dumps, is_valid
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,19 @@ def record_files(root: Path) -> Iterator[Path]:
     yield from sorted(root.glob("*/*/*.json"))  # the per-article folders of older archives
 
 
+#: Suffix a damaged record file is renamed with when a good copy replaces it.
+DAMAGED_SUFFIX = ".damaged"
+
+
+def _holds(path: Path, digest: str) -> bool:
+    """Whether the record file at ``path`` reads back as a record of that content hash."""
+    try:
+        record = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(record, dict) and content_hash(record) == digest and is_valid(record)
+
+
 class JsonRecordStore:
     """Records as JSON files under ``root``, one per version; the catalog knows the current."""
 
@@ -65,7 +79,11 @@ class JsonRecordStore:
         digest = content_hash(record)
         path = self.version_path(record, digest)
         if path.exists():
-            return StoredVersion(path, digest, created=False)
+            if _holds(path, digest):
+                return StoredVersion(path, digest, created=False)
+            # Damaged (empty after a power cut, cut, edited): kept aside for a
+            # look, and written again from the record we have now.
+            path.replace(path.with_name(path.name + DAMAGED_SUFFIX))
         if path.parent not in self._made_dirs:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._made_dirs.add(path.parent)

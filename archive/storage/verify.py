@@ -22,7 +22,9 @@ from warcio.archiveiterator import ArchiveIterator
 
 from archive.storage import catalog
 from archive.storage.layout import ArchiveLayout
+from archive.storage.lock import is_held
 from archive.storage.record_store import record_files
+from archive.storage.records import validation_errors
 from archive.storage.warc import OPEN_SUFFIX, WARC_SUFFIX, list_warcs
 
 _READ_BLOCK = 1 << 16
@@ -46,7 +48,10 @@ class VerifyReport:
     captures: int = 0
     versions: int = 0
     json_records: int = 0
+    index_lines: int = 0
     problems: list[str] = field(default_factory=list)
+    #: Record files the catalog's versions name (relative to records/) -> which version.
+    catalogued_records: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -178,11 +183,16 @@ def _catalog_pointers(conn: sqlite3.Connection, report: VerifyReport) -> dict[st
             )
         )
     for row in conn.execute(
-        "SELECT v.id, v.warc_file, v.warc_offset, v.warc_length, a.url, c.record_id, "
+        "SELECT v.id, v.warc_file, v.warc_offset, v.warc_length, v.record_path, a.url, "
+        "c.record_id, "
         "c.payload_digest FROM versions v JOIN articles a ON a.id = v.article_id "
         "LEFT JOIN captures c ON c.warc_file = v.warc_file AND c.warc_offset = v.warc_offset"
     ):
         report.versions += 1
+        if row["record_path"]:
+            report.catalogued_records[str(row["record_path"])] = (
+                f"version {row['id']} ({row['url']})"
+            )
         by_file[row["warc_file"]].append(
             _Expected(
                 source=f"version {row['id']} ({row['url']})",
@@ -205,6 +215,11 @@ def _record_pointers(records_dir: Path, report: VerifyReport) -> dict[str, list[
         name = str(path.relative_to(records_dir))
         try:
             record: dict[str, Any] = json.loads(path.read_text("utf-8"))
+            errors = validation_errors(record)
+            if errors:
+                report.problems.append(
+                    f"record {name} is invalid: {errors[0]} (`uir-news rebuild` re-derives it)"
+                )
             warc = record["warc"]
             expected = _Expected(
                 source=f"record {name}",
@@ -220,31 +235,85 @@ def _record_pointers(records_dir: Path, report: VerifyReport) -> dict[str, list[
     return by_file
 
 
+def _records_against_catalog(records_dir: Path, report: VerifyReport) -> None:
+    """Record files the catalog names that are missing, and files it does not name."""
+    on_disk = (
+        {str(p.relative_to(records_dir)) for p in record_files(records_dir)}
+        if records_dir.is_dir()
+        else set()
+    )
+    for relative, version in sorted(report.catalogued_records.items()):
+        if relative not in on_disk:
+            report.problems.append(
+                f"record {relative} of {version} is missing (`uir-news rebuild` re-derives it)"
+            )
+    for relative in sorted(on_disk - set(report.catalogued_records)):
+        report.problems.append(f"record {relative} is not in the catalog (extra)")
+
+
+def _index_lines(
+    layout: ArchiveLayout, found: dict[str, dict[int, _Found]], report: VerifyReport
+) -> None:
+    """Every line of the CDXJ index must parse and point at a record that is there."""
+    path = layout.indexes_dir / "index.cdxj"
+    if not path.exists():
+        return
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, 1):
+            report.index_lines += 1
+            where = f"indexes/index.cdxj line {number}"
+            try:
+                _key, _timestamp, text = raw.decode("utf-8").rstrip("\n").split(" ", 2)
+                fields = json.loads(text)
+                file, offset = str(fields["filename"]), int(fields["offset"])
+                length = int(fields["length"])
+            except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+                report.problems.append(f"{where} is damaged ({type(exc).__name__})")
+                continue
+            records = found.get(file)
+            if records is None:
+                report.problems.append(f"{where} points into missing WARC {file}")
+            elif offset not in records or records[offset].length != length:
+                report.problems.append(f"{where} points to {file}@{offset}, where no record starts")
+
+
 def verify(layout: ArchiveLayout) -> VerifyReport:
-    """Check the whole archive; problems are collected, never raised."""
+    """Check the whole archive; problems are collected, never raised. Nothing is written."""
     report = VerifyReport()
     warc_dir = layout.warc_dir
     if warc_dir.is_dir():
+        running = is_held(layout.lock_path)
         for left in sorted(warc_dir.glob("*" + WARC_SUFFIX + OPEN_SUFFIX)):
+            if running:
+                continue  # being written by the crawl that holds the lock
             report.problems.append(
                 f"{left.name} was left open by a killed run (`uir-news rebuild` repairs it)"
             )
     expected: dict[str, list[_Expected]] = defaultdict(list)
     if layout.catalog_path.exists():
-        conn = catalog.connect(layout.catalog_path)
-        try:
-            for file, pointers in _catalog_pointers(conn, report).items():
-                expected[file].extend(pointers)
-        finally:
-            conn.close()
+        damaged = catalog.check(layout.catalog_path)
+        if damaged is not None:
+            report.problems.append(
+                f"{layout.catalog_path.name} is damaged ({damaged}); `uir-news rebuild` "
+                "makes it again"
+            )
+        else:
+            conn = catalog.connect(layout.catalog_path, readonly=True)
+            try:
+                for file, pointers in _catalog_pointers(conn, report).items():
+                    expected[file].extend(pointers)
+            finally:
+                conn.close()
+            _records_against_catalog(layout.records_dir, report)
     else:
         report.problems.append(f"no catalog at {layout.catalog_path}")
     for file, pointers in _record_pointers(layout.records_dir, report).items():
         expected[file].extend(pointers)
 
+    scanned: dict[str, dict[int, _Found]] = {}
     for path in list_warcs(warc_dir):
         report.warc_files += 1
-        found = _scan_file(path, report)
+        found = scanned[path.name] = _scan_file(path, report)
         for pointer in expected.pop(path.name, []):
             problem = _check(pointer, found, path.name)
             if problem:
@@ -252,4 +321,5 @@ def verify(layout: ArchiveLayout) -> VerifyReport:
     for file, pointers in sorted(expected.items()):
         for pointer in pointers:
             report.problems.append(_check(pointer, None, file) or "")
+    _index_lines(layout, scanned, report)
     return report

@@ -16,6 +16,7 @@ import json
 import os
 import re
 import socket
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -381,16 +382,24 @@ def index_note(record: Any, exchange: HttpExchange, pointer: WarcPointer) -> str
     such a record (``tests/test_cdxj.py`` checks that the two agree), so the
     index can be built from these notes without reading the WARC back.
     """
+    return _note(record, exchange.status, exchange.response_headers, pointer)
+
+
+def read_back_note(record: Any, stored: StoredResponse, pointer: WarcPointer) -> str:
+    """:func:`index_note` of a record read back from a WARC (for a file the library cannot read)."""
+    return _note(record, stored.status, stored.headers, pointer)
+
+
+def _note(record: Any, status: int | None, headers: Headers, pointer: WarcPointer) -> str:
     fields: dict[str, str] = {"url": record.rec_headers.get_header("WARC-Target-URI")}
     if record.rec_type == "revisit":
         fields["mime"] = "warc/revisit"
     else:
-        content_type = next(
-            (v for k, v in exchange.response_headers if k.lower() == "content-type"), None
-        )
+        content_type = next((v for k, v in headers if k.lower() == "content-type"), None)
         if content_type is not None:
             fields["mime"] = _MIME_END.split(content_type, 1)[0].strip()
-    fields["status"] = str(exchange.status)
+    if status is not None:
+        fields["status"] = str(status)
     fields["digest"] = record.rec_headers.get_header("WARC-Payload-Digest")
     fields["length"] = str(pointer.length)
     fields["offset"] = str(pointer.offset)
@@ -478,3 +487,104 @@ def list_warcs(directory: Path) -> list[Path]:
     if not directory.is_dir():
         return []
     return sorted(p for p in directory.iterdir() if p.name.endswith(WARC_SUFFIX))
+
+
+# -- reading damaged files -------------------------------------------------------
+
+_GZIP_MAGIC = b"\x1f\x8b\x08"
+
+
+@dataclass(frozen=True)
+class Damage:
+    """A place where a WARC file cannot be read: file, byte offset, what is wrong there."""
+
+    file: str
+    offset: int
+    what: str
+
+    def __str__(self) -> str:
+        return f"{self.file}@{self.offset}: {self.what}"
+
+
+def _next_magic(fh: IO[bytes], start: int) -> int | None:
+    """Offset of the next gzip member header at or after ``start``, or None."""
+    fh.seek(start)
+    position, tail = start, b""
+    while block := fh.read(1 << 16):
+        data = tail + block
+        found = data.find(_GZIP_MAGIC)
+        if found >= 0:
+            return position - len(tail) + found
+        tail = data[-(len(_GZIP_MAGIC) - 1) :]
+        position += len(block)
+    return None
+
+
+def _members(path: Path, damage: list[Damage]) -> Iterator[tuple[int, bytes]]:
+    """(offset, compressed bytes) of every whole gzip member of ``path``, in order.
+
+    A member that does not decompress (flipped bytes, garbage) is noted in
+    ``damage`` and skipped to the next gzip header, so every record after the
+    damage is still read; a member cut short by the end of the file ends it.
+    """
+    name = path.name.removesuffix(OPEN_SUFFIX)
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        start = 0
+        while start < size:
+            fh.seek(start)
+            decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            member = bytearray()
+            problem = None
+            while True:
+                block = fh.read(1 << 16)
+                if not block:
+                    problem = f"last gzip member is truncated ({size - start} bytes)"
+                    break
+                try:
+                    decompressor.decompress(block)
+                except zlib.error as exc:
+                    problem = f"unreadable gzip data ({exc})"
+                    break
+                if decompressor.eof:
+                    used = len(block) - len(decompressor.unused_data)
+                    member += block[:used]
+                    break
+                member += block
+            if problem is None:
+                yield start, bytes(member)
+                start += len(member)
+                continue
+            resume = _next_magic(fh, start + 1)
+            skipped = (resume if resume is not None else size) - start
+            if resume is None and not problem.startswith("last"):
+                problem = f"{skipped} bytes that are no WARC record ({problem})"
+            damage.append(Damage(name, start, problem))
+            if resume is None:
+                return
+            start = resume
+
+
+def scan_records(
+    path: Path, damage: list[Damage]
+) -> Iterator[tuple[WarcPointer, Any, StoredResponse]]:
+    """As :func:`iter_records`, but a damaged file is read past its damage, never raising.
+
+    Each gzip member is read on its own (one member per record, as this
+    writer writes them); what cannot be read is appended to ``damage`` with
+    its offset, and reading goes on at the next member. The file is only read.
+    """
+    name = path.name.removesuffix(OPEN_SUFFIX)
+    try:
+        for offset, member in _members(path, damage):
+            try:
+                records = []
+                for record in ArchiveIterator(io.BytesIO(member)):
+                    records.append((record, _stored(record)))
+            except Exception as exc:  # a whole gzip member that is no WARC record
+                damage.append(Damage(name, offset, f"not a WARC record ({type(exc).__name__})"))
+                continue
+            for record, stored in records:
+                yield WarcPointer(name, offset, len(member)), record, stored
+    except OSError as exc:
+        damage.append(Damage(name, 0, f"cannot read the file ({exc.strerror or exc})"))

@@ -10,8 +10,13 @@ crawl process when the archiver is behind.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import urlsplit
 
+from archive.storage.warc import WarcPointer
+from crawler.archiver.protocol import iso_utc
 from crawler.extract import ListingItem, NotAnArticle, merge_listing, parse_article
 from record import ArticleRecord, WarcLocation
 
@@ -65,3 +70,25 @@ def parse_page(page: ArticlePage) -> ParsedPage:
     if page.view_count is not None:
         record["view_count"] = page.view_count
     return ParsedPage(page.url, record)
+
+
+_ARTICLE_PATH = re.compile(r"/info/\d+/\d+\.htm$")
+
+
+def reparse_response(
+    url: str, body: bytes, fetched_at: str, warc: WarcPointer
+) -> ArticleRecord | None:
+    """The record of an archived article response, as a crawl would have made it; else None.
+
+    What ``rebuild`` (and the repair at the start of a crawl) calls for a WARC
+    response no valid JSON record points at, so the WARC stays the source of
+    truth. Only article URLs are parsed; the listing entry is not known here.
+    """
+    if not _ARTICLE_PATH.search(urlsplit(url).path):
+        return None
+    try:
+        when = iso_utc(datetime.fromisoformat(fetched_at.replace("Z", "+00:00")))
+    except ValueError:
+        when = fetched_at
+    location = WarcLocation(file=warc.file, offset=warc.offset, length=warc.length)
+    return parse_page(ArticlePage(url, location, when, body)).record

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from archive.research.output import OutputRefused
 from archive.storage.layout import ArchiveLayout, archive_dir, default_archive_dir
 from crawler import settings as crawl_settings
-from crawler.cli.errors import UsageError
+from crawler.cli.errors import UsageError, failure_code, log_traceback
 from crawler.cli.maintenance import add_commands as add_maintenance_commands
 from crawler.cli.options import add_archive_argument
 from crawler.cli.research import add_commands as add_research_commands
@@ -139,6 +140,8 @@ def format_summary(summary: RunSummary) -> str:
         lines.append(f"  ARCHIVER FAILED {summary.archiver_error}")
     for alarm in summary.alarms:
         lines.append(f"  LAYOUT ALARM    {alarm}")
+    for damage in summary.damage[:20]:
+        lines.append(f"  DAMAGE          {damage}")
     shown = failures[:20]
     for problem in shown:
         lines.append(f"    {problem.reason}: {problem.url} {problem.detail}".rstrip())
@@ -375,7 +378,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         result: int = args.func(args)
-    except UsageError as exc:
+    except (UsageError, OutputRefused) as exc:
         print(f"uir-news: {exc}", file=sys.stderr)
         return int(ExitCode.USAGE)
     except KeyboardInterrupt:
@@ -388,6 +391,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return ExitCode.BROKEN_PIPE
+    except Exception as exc:  # every failure ends in one line and its own exit code
+        code, message = failure_code(exc)
+        if code is ExitCode.INTERNAL_ERROR:
+            message += f"; the traceback is in {log_traceback(exc, getattr(args, 'archive', None))}"
+        print(f"uir-news: {message}", file=sys.stderr)
+        return int(code)
     return result
 
 

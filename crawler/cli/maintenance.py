@@ -12,13 +12,12 @@ import argparse
 import json
 import sqlite3
 import sys
-from pathlib import Path
 from typing import Any
 
 from archive.research.filters import resolve_article
+from archive.research.output import atomic_output, output_path
 from archive.research.search import search_indexer
 from archive.storage import catalog
-from archive.storage.files import atomic_write_bytes
 from archive.storage.layout import ArchiveLayout
 from archive.storage.lock import ArchiveLock, LockHeld
 from archive.storage.recovery import rebuild, repair_open_warcs
@@ -50,6 +49,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     layout = existing_archive(args)
+    output = output_path(args.output, archive=layout.root)
     if not index_is_current(layout):
         # A crawl killed before its index update leaves WARCs unindexed;
         # catching up is cheap, and replay must not miss what is archived.
@@ -63,8 +63,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     except (NotArchived, RevisitUnresolved) as exc:
         warn(str(exc))
         return ExitCode.PARTIAL
-    if args.output and args.output != "-":
-        atomic_write_bytes(Path(args.output), result.body)
+    if output is not None:
+        with atomic_output(output, binary=True, archive=layout.root) as out:
+            out.write(result.body)
     else:
         sys.stdout.buffer.write(result.body)
         sys.stdout.buffer.flush()
@@ -108,7 +109,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             print(f"  {problem}", file=sys.stderr)
         if len(report.problems) > _SHOWN_PROBLEMS:
             print(f"  ... {len(report.problems) - _SHOWN_PROBLEMS} more", file=sys.stderr)
-    return ExitCode.OK if report.ok else ExitCode.PARTIAL
+    return ExitCode.OK if report.ok else ExitCode.DAMAGED
 
 
 def _note_verify(layout: ArchiveLayout, summary: str, *, ok: bool) -> None:
@@ -132,6 +133,7 @@ def _note_verify(layout: ArchiveLayout, summary: str, *, ok: bool) -> None:
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
     from archive.replay.cdxj import update_index  # 0.3 s of imports, see cmd_replay
+    from crawler.archiver.pages import reparse_response  # the parser: only rebuild needs it
 
     layout = existing_archive(args)
     try:
@@ -140,17 +142,28 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
             # left over from a killed one, and must be closed or its
             # captures would be missing from the rebuilt catalog.
             repaired = repair_open_warcs(layout.warc_dir)
-            counts = rebuild(layout, on_record=search_indexer())
+            report = rebuild(layout, on_record=search_indexer(), reparse=reparse_response)
             stats = update_index(layout, rebuild=True)
     except LockHeld as exc:
         warn(f"{exc}; not rebuilding while it runs")
         return ExitCode.LOCKED
-    parts = ", ".join(f"{value} {name}" for name, value in counts.items())
+    parts = ", ".join(f"{value} {name}" for name, value in report.counts.items())
     fixed = len(repaired.repaired) + len(repaired.set_aside)
     print(
         f"rebuilt catalog: {parts}; index {stats.lines_total} lines"
         + (f"; repaired {fixed} interrupted WARC file(s)" if fixed else "")
     )
+    problems = report.problems()
+    for problem in problems[:_SHOWN_PROBLEMS]:
+        warn(f"damage: {problem}")
+    if len(problems) > _SHOWN_PROBLEMS:
+        warn(f"... {len(problems) - _SHOWN_PROBLEMS} more")
+    if problems:
+        warn(
+            f"{len(problems)} problem(s): every readable record was kept and indexed; "
+            "damaged WARC files were left as they are"
+        )
+        return ExitCode.DAMAGED
     return ExitCode.OK
 
 

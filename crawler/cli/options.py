@@ -7,6 +7,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
+from archive.storage import catalog
 from archive.storage.layout import ARCHIVE_ENV, ArchiveLayout, archive_dir, default_archive_dir
 from crawler.cli.errors import UsageError
 
@@ -46,4 +47,4 @@ def read_only_catalog(layout: ArchiveLayout) -> sqlite3.Connection:
     """The catalog opened for reading only: nothing is created or changed, even by mistake."""
     if not layout.catalog_path.is_file():
         raise UsageError(f"no catalog at {layout.catalog_path} (run `uir-news crawl` first)")
-    return sqlite3.connect(f"{layout.catalog_path.resolve().as_uri()}?mode=ro", uri=True)
+    return catalog.connect(layout.catalog_path, readonly=True)

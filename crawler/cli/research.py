@@ -42,7 +42,7 @@ from archive.research.filters import (
     resolve_article,
     version_changes,
 )
-from archive.research.output import atomic_output
+from archive.research.output import atomic_output, cleanup_on_sigterm, output_path
 from archive.research.search import (
     QUERY_HELP,
     QueryError,
@@ -52,6 +52,7 @@ from archive.research.search import (
     people_named,
     reindex_all,
     search,
+    search_tables_exist,
 )
 from archive.research.stats import compute_stats, format_stats, plot_stats
 from archive.storage import catalog
@@ -101,6 +102,14 @@ def open_catalog(layout: ArchiveLayout) -> sqlite3.Connection:
 
     conn = catalog.connect(layout.catalog_path)
     try:
+        if catalog.is_readonly(conn):
+            # Nothing can be written: use the search tables as they are.
+            if not search_tables_exist(conn):
+                raise UsageError(
+                    f"{layout.catalog_path} cannot be written and has no search tables yet; "
+                    "run any research command once on a writable copy (it indexes the archive)"
+                )
+            return conn
         ensure_search_schema(conn)
         indexed = conn.execute("SELECT count(*) FROM search_text").fetchone()[0]
         current = conn.execute(
@@ -220,6 +229,8 @@ def _why_nothing(
 def cmd_show(args: argparse.Namespace) -> int:
 
     layout = catalogued_archive(args)
+    if args.html is not None and output_path(args.html, archive=layout.root) is None:
+        raise UsageError("--html needs a file name")
     conn = open_catalog(layout)
     try:
         article_id = resolve_article(conn, args.article)
@@ -246,7 +257,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as exc:
             raise UsageError(f"cannot read the archived page: {exc}") from exc
         charset = _charset(stored.headers)
-        with atomic_output(Path(args.html), binary=True) as out:
+        with atomic_output(Path(args.html), binary=True, archive=layout.root) as out:
             out.write(sanitize_html(stored.body, charset))
         print(f"wrote the archived page (scripts removed) to {args.html}", file=sys.stderr)
     if args.json:
@@ -345,7 +356,13 @@ def _print_article(
 def cmd_stats(args: argparse.Namespace) -> int:
 
     filters = _filters(args)
-    conn = open_catalog(catalogued_archive(args))
+    layout = catalogued_archive(args)
+    plot = None
+    if args.plot is not None:
+        plot = output_path(args.plot, archive=layout.root)
+        if plot is None:
+            raise UsageError("--plot needs a file name (a PNG is binary)")
+    conn = open_catalog(layout)
     try:
         stats = compute_stats(conn, filters, top=args.top)
     finally:
@@ -355,8 +372,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
         print()
     else:
         print(format_stats(stats))
-    if args.plot:
-        for note in plot_stats(stats, Path(args.plot)):
+    if plot is not None:
+        for note in plot_stats(stats, plot):
             print(f"uir-news: warning: {note}", file=sys.stderr)
         print(f"wrote {args.plot}", file=sys.stderr)
     return 0
@@ -372,8 +389,11 @@ def cmd_export_wacz(args: argparse.Namespace) -> int:
     if not output or output == "-":
         raise UsageError("--format wacz needs -o FILE.wacz (a WACZ is a zip file)")
     layout = existing_archive(args)
+    target = output_path(output, archive=layout.root)
+    assert target is not None
     try:
-        summary = build_wacz(layout, Path(output))
+        with cleanup_on_sigterm():
+            summary = build_wacz(layout, target)
     except WaczExportError as exc:
         warn(str(exc))
         return ExitCode.PARTIAL
@@ -429,10 +449,11 @@ def cmd_export(args: argparse.Namespace) -> int:
         )
     except ExportError as exc:
         raise UsageError(str(exc)) from exc
-    output = Path(args.output) if args.output and args.output != "-" else None
+    layout = catalogued_archive(args)
+    output = output_path(args.output, archive=layout.root)
     if output is None and args.format == "parquet" and sys.stdout.isatty():
         raise UsageError("Parquet is binary: give -o FILE")
-    conn = open_catalog(catalogued_archive(args))
+    conn = open_catalog(layout)
     try:
         match = None
         if args.query:
@@ -443,10 +464,10 @@ def cmd_export(args: argparse.Namespace) -> int:
         rows = iter_articles(conn, filters, match)
         if args.format == "parquet":
             assert columns is not None
-            with atomic_output(output, binary=True) as out:
+            with atomic_output(output, binary=True, archive=layout.root) as out:
                 count = write_parquet(rows, out, columns)
         else:
-            with atomic_output(output) as out:
+            with atomic_output(output, archive=layout.root) as out:
                 if args.format == "csv":
                     assert columns is not None
                     count = write_csv(rows, out, columns)
