@@ -254,8 +254,11 @@ _DROP_ELEMENTS = (
     "embed",
     "applet",
     "base",
-    "form",
 )
+
+#: Unwrapped, not dropped: VSB pages hold the whole article inside
+#: <form name="_newscontent_fromname">, so dropping forms dropped the article.
+_UNWRAP_ELEMENTS = ("form",)
 
 
 def sanitize_html(body: bytes, encoding: str | None = None) -> bytes:
@@ -282,6 +285,8 @@ def sanitize_html(body: bytes, encoding: str | None = None) -> bytes:
     doc = lxml.html.document_fromstring(body or b"<html></html>", parser=parser)
     for element in list(doc.iter(*_DROP_ELEMENTS)):
         element.drop_tree()
+    for element in list(doc.iter(*_UNWRAP_ELEMENTS)):
+        element.drop_tag()
     for element in list(doc.iter("meta")):
         equiv = (element.get("http-equiv") or "").lower()
         if equiv in {"refresh", "content-type", "content-security-policy", "set-cookie"} or (
