@@ -67,7 +67,7 @@ def test_search_page_over_http_finds_a_two_character_word(
 ) -> None:
     path, records = catalog_path
     expected = {r["url"] for r in records if "党建" in r["title"] + "\n" + r["body_text"]}
-    assert 0 < len(expected) < 200  # the canned query returns at most 200
+    assert len(expected) > 0
     with serving(path) as base:
         assert base.startswith("http://127.0.0.1:")
         q = urllib.parse.quote("党建")
@@ -88,7 +88,7 @@ def test_search_page_over_http_finds_a_two_character_word(
             assert json.loads(fetch(url)) == []
         # Not /-/versions.json: Datasette 0.65 leaves a SQLite connection open on each call.
         plugins = json.loads(fetch(f"{base}/-/plugins.json"))
-        assert "uir_news_search" in {plugin["name"] for plugin in plugins}
+        assert "archive.research.web" in {plugin["name"] for plugin in plugins}
 
 
 def test_every_catalog_column_is_documented(

@@ -747,7 +747,14 @@ def _rank_title_first(
 
 def _has_filters(filters: Filters) -> bool:
     return any(
-        (filters.since, filters.until, filters.reviewer, filters.credit, filters.has_attachments)
+        (
+            filters.since,
+            filters.until,
+            filters.reviewer,
+            filters.credit,
+            filters.has_attachments,
+            filters.column,
+        )
     )
 
 
