@@ -159,8 +159,13 @@ def _link(href: str, text: str) -> str:
 @hookimpl  # type: ignore[untyped-decorator]  # datasette ships no type hints
 def render_cell(row: Any, value: Any, column: str, table: str | None) -> Markup | None:
     """Links from Datasette's tables to the article page and the archived copy."""
-    if table == "articles" and column == "id" and isinstance(value, int):
-        return Markup(_link(article_href(value), str(value)))
+    if table == "articles" and column == "title" and isinstance(value, str):
+        # The id column is Datasette's link to the row; the title opens the article page.
+        try:
+            article_id = int(row["id"])
+        except (IndexError, KeyError, TypeError, ValueError):
+            return None
+        return Markup(_link(article_href(article_id), value))
     if table == "articles" and column == "url" and isinstance(value, str):
         return Markup(
             f"{_link(archived_href('', value), 'archived copy')} · "
