@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 # test-newest: a second venv with the newest Python 3.11-3.13 on PATH or in pyenv.
 NEWEST_VENV ?= .venv-newest
 
-.PHONY: install demo test test-fast test-newest lint bench fonts clean
+.PHONY: install demo test test-fast test-newest lint bench fonts browser clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { sh .ci/find-python >/dev/null; exit 1; }
@@ -61,6 +61,19 @@ bench: install
 ## A CJK font so `uir-news stats --plot` draws Chinese names (Debian, as root).
 fonts:
 	apt-get install -y fonts-wqy-microhei || (apt-get update && apt-get install -y fonts-wqy-microhei)
+
+## Headless Chromium, its driver and a CJK font for tests/test_serve_browser.py (Debian).
+## Installs only what is missing (as root, or with sudo); without them that test fails,
+## unless UIR_NEWS_NO_BROWSER=1 (then it is skipped, saying so).
+BROWSER_PACKAGES := chromium chromium-driver fonts-wqy-microhei
+browser:
+	@missing=$$(for p in $(BROWSER_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		echo "installing $$missing"; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
+	fi
 
 clean:
 	rm -rf $(VENV) $(NEWEST_VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

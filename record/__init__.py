@@ -11,6 +11,7 @@ of ours.
 from record.model import (
     CREDIT_ROLES,
     REVIEW_ROLES,
+    ROLE_LABELS,
     SCHEMA_VERSION,
     ArticleRecord,
     Attachment,
@@ -26,6 +27,7 @@ from record.model import (
 __all__ = [
     "CREDIT_ROLES",
     "REVIEW_ROLES",
+    "ROLE_LABELS",
     "SCHEMA_VERSION",
     "ArticleRecord",
     "Attachment",

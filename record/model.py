@@ -33,6 +33,23 @@ CREDIT_ROLES = (
 )
 
 
+#: The label a reader knows each role by, as VSB pages print it (the first of
+#: the schema's labels where a role has several, e.g. 作者 for 文 / 作者).
+ROLE_LABELS = {
+    "first_proofreader": "一校",
+    "second_proofreader": "二校",
+    "final_reviewer": "终审",
+    "author": "作者",
+    "writer": "撰稿",
+    "photographer": "摄影",
+    "editor": "编辑",
+    "responsible_editor": "责任编辑",
+    "auditor": "审核",
+    "source": "来源",
+    "contributing_unit": "供稿单位",
+}
+
+
 class Reviewers(TypedDict):
     """一校 / 二校 / 终审: names in page order; empty when the page names nobody."""
 

@@ -12,6 +12,7 @@ from crawler.extract.credits import ROLES
 from record import (
     CREDIT_ROLES,
     REVIEW_ROLES,
+    ROLE_LABELS,
     SCHEMA_VERSION,
     ArticleRecord,
     Attachment,
@@ -111,3 +112,11 @@ def test_every_credit_label_maps_to_a_schema_role() -> None:
         for section, role in targets:
             roles = REVIEW_ROLES if section == "reviewers" else CREDIT_ROLES
             assert role in roles, f"{label} -> {section}.{role}"
+
+
+def test_every_role_has_the_label_the_schema_gives_it() -> None:
+    assert set(ROLE_LABELS) == set(REVIEW_ROLES) | set(CREDIT_ROLES)
+    for role, label in ROLE_LABELS.items():
+        section = "reviewers" if role in REVIEW_ROLES else "credits"
+        description = PROPERTIES[section]["properties"][role]["description"]
+        assert label in description.split(" / "), (role, label, description)

@@ -55,7 +55,8 @@ class Filters:
     ``since``/``until`` are inclusive ``YYYY-MM-DD`` bounds on the publication
     date (articles without a date are left out when either is set);
     ``reviewer`` is an exact name in any review role, or only in ``role``;
-    ``credit`` is an exact name under any credit key.
+    ``credit`` is an exact name under any credit key; ``column`` is the
+    column's name as the page prints it (``article_facts.column_name``).
     """
 
     since: str | None = None
@@ -64,6 +65,7 @@ class Filters:
     role: str | None = None
     credit: str | None = None
     has_attachments: bool = False
+    column: str | None = None
 
     def __post_init__(self) -> None:
         if self.role is not None and self.role not in REVIEW_ROLES:
@@ -146,6 +148,9 @@ class Select:
             params.append(f.credit)
         if f.has_attachments:
             where.append("f.has_attachments = 1")
+        if f.column is not None:
+            where.append("f.column_name = ?")
+            params.append(f.column)
         sql = f"SELECT {', '.join(self.columns)} FROM {source} {' '.join(joins)}"
         if where:
             sql += " WHERE " + " AND ".join(where)

@@ -719,13 +719,20 @@ def search(
     return hits
 
 
-def count_matches(conn: sqlite3.Connection, query: str, filters: Filters | None = None) -> int:
-    """How many current articles match ``query`` and ``filters``: the whole set, uncapped.
+def count_matches(
+    conn: sqlite3.Connection, query: str | None, filters: Filters | None = None
+) -> int:
+    """How many current articles match ``query`` (None: any) and ``filters``: uncapped.
 
     The same exact set :func:`search` ranks; :class:`QueryError` for a malformed query.
     """
-    match, _ = compile_query(query)
-    sql, params = Select(columns=("a.id",), filters=filters or Filters(), match=match).build()
+    match = compile_query(query)[0] if query is not None else None
+    sql, params = Select(
+        columns=("a.id",),
+        filters=filters or Filters(),
+        match=match,
+        where=("a.current_version_id IS NOT NULL",),
+    ).build()
     try:
         (count,) = conn.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()
     except sqlite3.OperationalError as exc:
@@ -767,7 +774,14 @@ def _rank_title_first(
 
 def _has_filters(filters: Filters) -> bool:
     return any(
-        (filters.since, filters.until, filters.reviewer, filters.credit, filters.has_attachments)
+        (
+            filters.since,
+            filters.until,
+            filters.reviewer,
+            filters.credit,
+            filters.has_attachments,
+            filters.column,
+        )
     )
 
 

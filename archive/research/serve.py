@@ -1,9 +1,9 @@
-"""Browsing the catalog in Datasette, with a search that works for Chinese.
+"""``uir-news serve``: Datasette over the catalog, with research pages and Chinese search.
 
-Datasette's own full-text search hands the user's words to FTS5, which does
-not segment Chinese. Instead a plugin registered in-process adds three SQL
-functions over :mod:`archive.research.search` and the metadata declares a canned query
-``search`` (``/catalog/search?q=党建``) that uses them:
+The plugin :mod:`archive.research.web`, registered in-process, adds the
+research pages (``/-/uir-news/search``, the article page, the archived copy)
+and three SQL functions over :mod:`archive.research.search`, which the canned
+query ``search`` (``/catalog/search?q=党建``, for SQL and the JSON API) uses:
 
 ``uir_match(q)``
     the FTS5 MATCH expression for ``q`` (bigram phrases, sanitized and quoted);
@@ -22,14 +22,11 @@ import socket
 import sqlite3
 import threading
 import time
-import types
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-
-from datasette import hookimpl
 
 from archive.research import search
 from archive.research.filters import MatchClause
@@ -41,7 +38,7 @@ WITH hits AS (
   SELECT search_fts.rowid AS id, {search.RANK_SQL} AS score
   FROM search_fts JOIN search_text t ON t.article_id = search_fts.rowid
   WHERE search_fts MATCH uir_match(:q) AND uir_verify(:q, t.title, t.body)
-  ORDER BY score LIMIT 200
+  ORDER BY score
 )
 SELECT a.id, a.published_at, a.title,
        uir_snippet(:q, json_extract(v.record_json, '$.body_text')) AS snippet,
@@ -220,30 +217,41 @@ def uir_snippet(query: str | None, text: str | None) -> str:
     return search.make_snippet(text, [t.text for t in search.positive_terms(node)])
 
 
-@hookimpl  # type: ignore[untyped-decorator]  # datasette ships no type hints
-def _prepare_connection(conn: sqlite3.Connection) -> None:
+def add_sql_functions(conn: sqlite3.Connection) -> None:
+    """uir_match, uir_verify and uir_snippet on ``conn`` (Datasette's prepare_connection)."""
     conn.create_function("uir_match", 1, uir_match, deterministic=True)
     conn.create_function("uir_verify", 3, uir_verify, deterministic=True)
     conn.create_function("uir_snippet", 2, uir_snippet, deterministic=True)
 
 
 def register_plugin() -> None:
-    """Register the search functions as an in-process Datasette plugin (once)."""
+    """Register :mod:`archive.research.web` as an in-process Datasette plugin (once).
+
+    A package, not a module made on the fly: Datasette finds a plugin's
+    ``templates/`` next to its ``__init__``.
+    """
     from datasette.plugins import pm
 
+    from archive.research import web
+
     if pm.get_plugin(PLUGIN_NAME) is None:
-        # Datasette lists plugins by module name, so the plugin is a module.
-        plugin = types.ModuleType(PLUGIN_NAME.replace("-", "_"))
-        plugin.prepare_connection = _prepare_connection  # type: ignore[attr-defined]
-        pm.register(plugin, name=PLUGIN_NAME)
+        pm.register(web, name=PLUGIN_NAME)
 
 
-def metadata(db_name: str = "catalog") -> dict[str, Any]:
-    """Datasette metadata: table and column descriptions and the ``search`` query."""
+#: The search page, linked from Datasette's home page, menu and canned query.
+SEARCH_PAGE = "/-/uir-news/search"
+
+
+def metadata(db_name: str = "catalog", archive: Path | None = None) -> dict[str, Any]:
+    """Datasette metadata: descriptions, the ``search`` query, the plugin's archive."""
     return {
         "title": "uir-news catalog",
-        "description": "The archived 国关要闻 column of 国际关系学院. "
-        "Use the search query for Chinese full-text search.",
+        "description_html": "The archived 国关要闻 column of 国际关系学院. "
+        f'<a href="{SEARCH_PAGE}"><strong>Search the archive</strong></a>: Chinese '
+        "full-text search with date, column and reviewer filters, each hit linked to "
+        "its article and to the archived copy. Below, the catalog's tables for SQL, "
+        "facets and the JSON API.",
+        "plugins": {"uir-news": {"archive": str(archive)}} if archive is not None else {},
         "databases": {
             db_name: {
                 "tables": {
@@ -252,9 +260,13 @@ def metadata(db_name: str = "catalog") -> dict[str, Any]:
                 },
                 "queries": {
                     "search": {
-                        "title": "Search articles (Chinese and Latin)",
-                        "description": search.QUERY_HELP,
+                        "title": "Search articles (SQL and JSON)",
+                        "description_html": "Every match, best first, for SQL and the JSON "
+                        "API (add <code>.json</code>). A malformed query returns no rows "
+                        f'here; <a href="{SEARCH_PAGE}">the search page</a> explains it, '
+                        "pages through the results and filters by date and reviewer.",
                         "sql": SEARCH_SQL,
+                        "hide_sql": True,
                     }
                 },
             }
@@ -263,12 +275,13 @@ def metadata(db_name: str = "catalog") -> dict[str, Any]:
 
 
 def make_datasette(catalog_path: Path) -> Any:
+    """Datasette over ``catalog_path``; the archive is the directory that holds it."""
     from datasette.app import Datasette
 
     register_plugin()
     return Datasette(
         files=[str(catalog_path)],
-        metadata=metadata(catalog_path.stem),
+        metadata=metadata(catalog_path.stem, catalog_path.parent),
         settings={"sql_time_limit_ms": 5000},
     )
 

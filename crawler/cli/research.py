@@ -492,7 +492,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     open_catalog(layout).close()  # make sure the search tables exist and are current
     print(
         f"serving {layout.catalog_path} at http://127.0.0.1:{args.port}/ "
-        f"(search: /{layout.catalog_path.stem}/search?q=党建); Ctrl-C stops",
+        f"(search page: http://127.0.0.1:{args.port}/-/uir-news/search); Ctrl-C stops",
         file=sys.stderr,
     )
     serve(layout.catalog_path, args.port)
@@ -561,7 +561,10 @@ def add_commands(sub: Any) -> None:
     _filter_args(export)
     export.set_defaults(func=cmd_export)
 
-    serve = sub.add_parser("serve", help="browse the catalog in Datasette on 127.0.0.1")
+    serve = sub.add_parser(
+        "serve",
+        help="the research pages (search, articles, archived copies) and Datasette on 127.0.0.1",
+    )
     add_archive_argument(serve)
     serve.add_argument("--port", type=int, default=8001, help="default: 8001")
     serve.set_defaults(func=cmd_serve)
