@@ -257,9 +257,10 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog or "python -m replica",
         description="Serve the replica of the 国关要闻 column on loopback until Ctrl-C.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--host", default="127.0.0.1", help="loopback address (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port, 0 for any (default 8000)")
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address")
+    parser.add_argument("--port", type=int, default=8000, help="port, 0 for any")
     parser.add_argument("--seed", type=int, default=20250714, help="generator seed")
     parser.add_argument("--articles", type=int, default=230, help="number of articles")
     parser.add_argument("--page-size", type=int, default=15, help="items per listing page")
@@ -269,7 +270,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--column-path",
         default="/ggyw.htm",
-        help="where page 1 of the 国关要闻 listing is served (default /ggyw.htm)",
+        help="where page 1 of the 国关要闻 listing is served",
     )
     parser.add_argument(
         "--faults",
@@ -282,21 +283,21 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "--slow-delay",
         type=float,
         default=5.0,
-        help="with --faults: seconds a slow answer waits (default 5)",
+        help="with --faults: seconds a slow answer waits",
     )
     parser.add_argument(
         "--latency-ms",
         type=float,
         default=0.0,
-        help="wait this long before every answer, like a network round trip (default 0)",
+        help="wait this long before every answer, like a network round trip",
     )
     parser.add_argument("--verbose", action="store_true", help="log each request to stderr")
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     """Command line: serve until Ctrl-C. Exit 0 on Ctrl-C, 2 on a non-loopback host or bad args."""
-    args = build_parser().parse_args(argv)
+    args = build_parser(prog).parse_args(argv)
     if not is_loopback(args.host):
         print(
             f"error: --host {args.host} is not a loopback address; the replica only serves "

@@ -210,7 +210,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
 def cmd_replica(args: argparse.Namespace, rest: list[str]) -> int:
     from replica.server import main as replica_main
 
-    return replica_main(rest)
+    return replica_main(rest, prog="uir-news replica")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -536,7 +536,9 @@ def add_commands(sub: Any) -> None:
     stats = sub.add_parser("stats", help="articles per month/year, reviewers, fill rates")
     add_archive_argument(stats)
     _filter_args(stats)
-    stats.add_argument("--top", type=int, default=10, help="reviewers listed per role")
+    stats.add_argument(
+        "--top", type=int, default=10, help="reviewers listed per role (default: 10)"
+    )
     stats.add_argument("--plot", metavar="FILE.png", help="draw monthly series and top reviewers")
     stats.add_argument("--json", action="store_true", help="JSON output")
     stats.set_defaults(func=cmd_stats)
