@@ -292,11 +292,12 @@ class ArchiveRun:
         Article pages are also noted in the catalog, so the next run tries
         them again even when they are far down the listing.
         """
-        entry = Problem(url, reason, detail, article)
+        earlier = self.client.reader.failure_of(url) if article else None
+        entry = Problem(url, reason, detail, article, attempts=1 + (earlier[1] if earlier else 0))
         self.stats.inc_value(f"crawl/problems/{reason}")
         self.problems.append(entry)
         logger.warning("Not archived: %s (%s) %s", url, reason, detail)
-        if entry.retry_next_run:
+        if entry.noted_for_next_runs:
             self.client.record_failure(url, reason, detail, iso_utc())
 
     # -- close --------------------------------------------------------------------
@@ -388,6 +389,7 @@ class ArchiveRun:
                 rechecked=count("crawl/rechecks"),
                 invalid=count("archive/records_invalid_record"),
                 too_large=count("archive/records_record_too_large"),
+                permanent_failures_skipped=count("crawl/permanent_failures_skipped"),
             ),
             warc=WarcCounts(
                 files=list(stats.get("archive/warc_files", [])),

@@ -38,6 +38,12 @@ NOT_FAILURES = frozenset({"robots_disallowed", DYNAMIC_URL})
 #: pages, never archived as articles.
 NOT_RETRIED = frozenset({DYNAMIC_URL})
 
+#: Failures the same request will meet again, whatever the day: they are
+#: reported once, remembered in the catalog, and not tried again by the next
+#: runs, not even when the listing still names the article; `crawl --full`
+#: tries them once more.
+PERMANENT = frozenset({"too_large", "offsite_redirect", "redirect_loop"})
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -51,6 +57,8 @@ class Problem:
     reason: str
     detail: str = ""
     article: bool = True
+    #: How many runs have tried this page and failed, this one included.
+    attempts: int = 1
 
     @property
     def is_failure(self) -> bool:
@@ -58,9 +66,13 @@ class Problem:
         return self.reason not in NOT_FAILURES
 
     @property
-    def retry_next_run(self) -> bool:
-        """Whether the catalog should note the page, so the next runs try it again."""
+    def noted_for_next_runs(self) -> bool:
+        """Whether the catalog notes the page: the next runs retry it, or skip a permanent one."""
         return self.article and self.reason not in NOT_RETRIED
+
+    @property
+    def permanent(self) -> bool:
+        return self.reason in PERMANENT
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,6 +85,7 @@ class Problem:
             str(data["reason"]),
             str(data.get("detail") or ""),
             bool(data.get("article", True)),
+            int(data.get("attempts", 1)),
         )
 
 

@@ -54,6 +54,8 @@ class ArticleCounts:
     rechecked: int = 0
     invalid: int = 0
     too_large: int = 0
+    #: Articles an earlier run lost for good (too large...), not asked for again.
+    permanent_failures_skipped: int = 0
 
 
 @dataclass

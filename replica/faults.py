@@ -129,6 +129,11 @@ class NoFaults:
 # --- FaultPlan ----------------------------------------------------------------------------------
 
 ARCHIVED = "archived"
+#: Outcomes no retry can change (the page is too large, or redirects in a loop or
+#: off the site): a crawler that met one need not ask for the page again.
+_FAILS_FOR_GOOD = frozenset(
+    {"reported:too_large", "reported:redirect_loop", "reported:offsite_redirect"}
+)
 
 #: Every fault kind that lands on an article, with the outcome a correct crawler
 #: (Scrapy with RETRY_TIMES=3, DOWNLOAD_MAXSIZE=20 MB, robots.txt obeyed) reaches
@@ -277,13 +282,20 @@ class FaultPlan:
     def expected_outcomes(self, site: SiteView, run: int = 1) -> dict[str, str]:
         """Per faulted article path (as the listing links it): what a correct crawler ends with.
 
-        `"archived"`, or `"reported:<reason>"`. `run` is which crawl of this
-        server it is: `outage` articles are reported by run 1 and archived by
-        later runs. Articles not in the dict are served faithfully.
+        `"archived"`, `"reported:<reason>"`, or `"skipped:<reason>"`. `run`
+        is which crawl of this server it is: `outage` articles are reported by
+        run 1 and archived by later runs; a `huge` page fails the same way every
+        time, so later runs do not ask for it again (and do not report it again).
+        Articles not in the dict are served faithfully.
         """
         out: dict[str, str] = {}
         for f in self.plan(site):
-            out[f.path] = ARCHIVED if f.kind == "outage" and run > 1 else f.expected
+            if f.kind == "outage" and run > 1:
+                out[f.path] = ARCHIVED
+            elif f.expected in _FAILS_FOR_GOOD and run > 1:
+                out[f.path] = f.expected.replace("reported:", "skipped:")
+            else:
+                out[f.path] = f.expected
         return out
 
     def bind(self, site: SiteView) -> None:

@@ -63,24 +63,24 @@ def test_failure_reason(exc: Exception, reason: str) -> None:
 
 def test_lost_pages_are_failures_and_retried() -> None:
     lost = Problem("http://h/info/1.htm", "timeout", "took too long")
-    assert lost.is_failure and lost.retry_next_run
+    assert lost.is_failure and lost.noted_for_next_runs
 
 
 def test_robots_refusals_are_neither_failures_nor_retried_when_not_articles() -> None:
     refused = Problem("http://h/info/1.htm", "robots_disallowed", article=False)
-    assert not refused.is_failure and not refused.retry_next_run
+    assert not refused.is_failure and not refused.noted_for_next_runs
     assert "robots_disallowed" in NOT_FAILURES
 
 
 def test_dynamic_pages_are_never_retried() -> None:
     dynamic = Problem("http://h/content.jsp?id=1", "dynamic_url")
-    assert not dynamic.is_failure and not dynamic.retry_next_run
+    assert not dynamic.is_failure and not dynamic.noted_for_next_runs
     assert NOT_RETRIED <= NOT_FAILURES
 
 
 def test_listing_pages_are_failures_but_not_noted_for_retry() -> None:
     listing = Problem("http://h/ggyw/3.htm", "listing_http_500", article=False)
-    assert listing.is_failure and not listing.retry_next_run
+    assert listing.is_failure and not listing.noted_for_next_runs
 
 
 def test_problem_json_round_trip_and_old_entries() -> None:
@@ -90,6 +90,7 @@ def test_problem_json_round_trip_and_old_entries() -> None:
         "reason": "http_404",
         "detail": "gone",
         "article": True,
+        "attempts": 1,
     }
     assert Problem.from_json(entry.to_json()) == entry
     # Summaries written before "article" existed still read (as articles).

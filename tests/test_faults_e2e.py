@@ -42,6 +42,10 @@ def _check_run(
         real_path = path.removeprefix("/private")
         if outcome == ARCHIVED:
             assert real_path in archived, f"run {run}: {path} should be archived"
+        elif outcome.startswith("skipped:"):
+            # Lost for good in an earlier run: not asked for, not reported again.
+            assert real_path not in archived and path not in reported, path
+            assert summary["articles"]["permanent_failures_skipped"] >= 1
         else:
             reason = outcome.split(":", 1)[1]
             assert real_path not in archived or path != real_path, path

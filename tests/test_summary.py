@@ -38,13 +38,14 @@ def test_json_has_every_key_and_plain_values() -> None:
     data = _summary().to_json()
     assert set(data) == KEYS
     assert set(data["articles"]) == {
-        "seen", "new_versions", "edited", "unchanged", "rechecked", "invalid", "too_large"
+        "seen", "new_versions", "edited", "unchanged", "rechecked", "invalid", "too_large",
+        "permanent_failures_skipped",
     }  # fmt: skip
     assert set(data["warc"]) == {"files", "bytes", "records", "revisits"}
     assert set(data["peak_rss_mb"]) == {"crawl", "archiver"}
     assert data["problems"] == [
         {"url": "http://127.0.0.1:8000/info/1.htm", "reason": "timeout", "detail": "slow",
-         "article": True}
+         "article": True, "attempts": 1}
     ]  # fmt: skip
     assert type(data["exit_code"]) is int and data["exit_code"] == 1
     assert json.loads(json.dumps(data)) == data

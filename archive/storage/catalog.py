@@ -411,13 +411,26 @@ def clear_failure(conn: sqlite3.Connection, url: str) -> None:
     conn.execute("DELETE FROM failures WHERE url = ?", (url,))
 
 
-def pending_failures(conn: sqlite3.Connection, max_attempts: int) -> list[str]:
-    """Article URLs that failed before, are still missing, and may be tried again."""
+def pending_failures(
+    conn: sqlite3.Connection, max_attempts: int, skip_reasons: Iterable[str] = ()
+) -> list[str]:
+    """Article URLs that failed before, are still missing, and may be tried again.
+
+    Failures whose last reason is one of ``skip_reasons`` are not tried again.
+    """
+    skipped = sorted(skip_reasons)
+    marks = ", ".join("?" * len(skipped))
     return [
         str(row[0])
         for row in conn.execute(
             "SELECT url FROM failures WHERE attempts < ? AND url NOT IN (SELECT url FROM articles) "
-            "ORDER BY last_failed",
-            (max_attempts,),
+            f"AND reason NOT IN ({marks}) ORDER BY last_failed",
+            (max_attempts, *skipped),
         )
     ]
+
+
+def failure_of(conn: sqlite3.Connection, url: str) -> tuple[str, int] | None:
+    """The last failure reason noted for ``url`` and how many runs failed on it, or None."""
+    row = conn.execute("SELECT reason, attempts FROM failures WHERE url = ?", (url,)).fetchone()
+    return None if row is None else (str(row[0]), int(row[1]))

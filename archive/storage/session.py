@@ -24,7 +24,7 @@ import base64
 import hashlib
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -135,8 +135,12 @@ class ArchiveReader:
         """True once a run has walked the whole column and finished cleanly."""
         return catalog.get_meta(self.conn, "walk_complete") == "1"
 
-    def pending_failures(self, max_attempts: int) -> list[str]:
-        return catalog.pending_failures(self.conn, max_attempts)
+    def pending_failures(self, max_attempts: int, skip_reasons: Iterable[str] = ()) -> list[str]:
+        return catalog.pending_failures(self.conn, max_attempts, skip_reasons)
+
+    def failure_of(self, url: str) -> tuple[str, int] | None:
+        """The last reason ``url`` failed for, and in how many runs (None: never failed)."""
+        return catalog.failure_of(self.conn, url)
 
 
 class ArchiveSession(ArchiveReader):

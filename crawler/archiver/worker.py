@@ -129,11 +129,12 @@ class ArticleArchiver:
 
     def report(self, url: str, reason: str, detail: str = "") -> None:
         """An article page that did not become a record: noted for the summary and the next run."""
-        entry = Problem(url, reason, detail)
+        earlier = self.session.failure_of(url)
+        entry = Problem(url, reason, detail, attempts=1 + (earlier[1] if earlier else 0))
         self.stats[f"crawl/problems/{reason}"] += 1
         self.problems.append(entry)
         logger.warning("Not archived: %s (%s) %s", url, reason, detail)
-        if entry.retry_next_run:
+        if entry.noted_for_next_runs:
             self.session.record_failure(url, reason, detail, iso_utc())
 
     def close(self) -> ArchiverResult:

@@ -27,6 +27,7 @@ from crawler.cli.status import add_commands as add_status_commands
 from crawler.exit_codes import ExitCode
 
 if TYPE_CHECKING:
+    from crawler.failures import Problem
     from crawler.summary import RunSummary
 
 
@@ -144,10 +145,28 @@ def format_summary(summary: RunSummary) -> str:
         lines.append(f"  DAMAGE          {damage}")
     shown = failures[:20]
     for problem in shown:
-        lines.append(f"    {problem.reason}: {problem.url} {problem.detail}".rstrip())
+        lines.append(
+            f"    {problem.reason}: {problem.url} {problem.detail}{_tried(problem)}".rstrip()
+        )
+    if articles.permanent_failures_skipped:
+        lines.append(
+            f"  not asked again {articles.permanent_failures_skipped} article(s) lost for good "
+            "in an earlier run (too large, redirect loop...); `crawl --full` tries them again"
+        )
     if len(failures) > len(shown):
         lines.append(f"    ... {len(failures) - len(shown)} more in runs/{summary.run_id}.json")
     return "\n".join(lines)
+
+
+def _tried(problem: Problem) -> str:
+    """How often the page has failed, and what happens next, when it is not the first time."""
+    if problem.permanent:
+        return (
+            ", not asked again" if problem.attempts == 1 else f", failed {problem.attempts} times"
+        )
+    if problem.attempts > 1:
+        return f", attempt {problem.attempts}"
+    return ""
 
 
 def format_quiet(summary: RunSummary) -> str:
@@ -157,12 +176,13 @@ def format_quiet(summary: RunSummary) -> str:
     if summary.archiver_error:
         lines.append(f"  archiver failed: {summary.archiver_error}")
     lines.extend(f"  layout alarm: {alarm}" for alarm in summary.alarms)
-    by_reason: dict[str, list[str]] = {}
+    by_reason: dict[str, list[Problem]] = {}
     for problem in summary.problems:
         if problem.is_failure:
-            by_reason.setdefault(problem.reason, []).append(problem.url)
-    for reason, urls in sorted(by_reason.items(), key=lambda item: -len(item[1])):
-        lines.append(f"  {reason}: {len(urls)} (e.g. {urls[0]})")
+            by_reason.setdefault(problem.reason, []).append(problem)
+    for reason, problems in sorted(by_reason.items(), key=lambda item: -len(item[1])):
+        first = problems[0]
+        lines.append(f"  {reason}: {len(problems)} (e.g. {first.url}{_tried(first)})")
     return "\n".join(lines)
 
 

@@ -64,7 +64,7 @@ from crawler.extract import (
     view_count_url,
 )
 from crawler.extract.navigation import link_texts
-from crawler.failures import failure_reason
+from crawler.failures import PERMANENT, failure_reason
 from crawler.summary import ColumnFound
 
 # Statuses the article callback wants to see, to report them with a reason.
@@ -204,7 +204,8 @@ class GxywSpider(scrapy.Spider):
                 for request in self._next_discovery_step():
                     yield request
         # Articles that failed in earlier runs and are still missing.
-        for url in self.catalog().pending_failures(self.retry_failed_runs):
+        skip = () if self.full_walk_asked else PERMANENT
+        for url in self.catalog().pending_failures(self.retry_failed_runs, skip):
             # Scrapy reads start requests lazily, so the listing may have asked
             # for this article already; a second request would be dropped as a
             # duplicate and the article wrongly reported as "dropped".
@@ -383,6 +384,9 @@ class GxywSpider(scrapy.Spider):
                 known_items += 1
                 continue
             state = self.catalog().article_state(item.url)
+            if state is None and self._failed_for_good(response.urljoin(item.url)):
+                known_items += 1  # seen before: it does not keep an incremental walk going
+                continue
             if state is None:
                 new_items += 1
                 yield self._article_request(response, item)
@@ -427,6 +431,20 @@ class GxywSpider(scrapy.Spider):
             errback=self.on_listing_error,
             meta={"overlap_left": None if remaining is None else remaining - 1},
         )
+
+    def _failed_for_good(self, url: str) -> bool:
+        """An article an earlier run could not archive for a permanent reason (too large...).
+
+        It was reported then; asking again would only fail and be reported
+        again in every cron mail. ``--full`` tries it once more.
+        """
+        if self.full_walk_asked:
+            return False
+        failure = self.catalog().failure_of(url)
+        if failure is None or failure[0] not in PERMANENT:
+            return False
+        self.crawler.stats.inc_value("crawl/permanent_failures_skipped")
+        return True
 
     def _article_meta(self, url: str) -> dict[str, Any]:
         """Meta of an article request; the URL is owed a record or a report."""
