@@ -337,12 +337,13 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
     mode = "" if args.faults is None else f" in fault mode (seed {args.faults})"
-    print(
-        f"Replica of 国关要闻 serving at {server.start_url}{mode} "
-        f"(home page {server.home_url}; Ctrl-C to stop)",
-        flush=True,
-    )
     try:
+        # Inside the try: a Ctrl-C the moment the URL is out still ends cleanly.
+        print(
+            f"Replica of 国关要闻 serving at {server.start_url}{mode} "
+            f"(home page {server.home_url}; Ctrl-C to stop)",
+            flush=True,
+        )
         threading.Event().wait()
     except KeyboardInterrupt:
         pass
