@@ -18,7 +18,7 @@ from archive.storage.warc import WarcPointer, iter_records, list_warcs, read_rec
 from replica.model import ListingLayout
 from replica.server import ReplicaServer
 from replica.site import ReplicaSite
-from tests.helpers.cli import Crawled, crawl, run_cli
+from tests.helpers.cli import Crawled, crawl, run_cli, scrapy_crawl
 from tests.helpers.warc import warcio_check
 
 pytestmark = pytest.mark.e2e
@@ -180,25 +180,14 @@ def test_other_listing_layouts_are_crawled_completely(
 
 
 def _scrapy_crawl(server: ReplicaServer, archive: Path, backlog_bytes: int) -> str:
-    """`scrapy crawl gxyw` with a given archiver backlog limit; its log."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "scrapy",
-            "crawl",
-            "gxyw",
-            "-a",
-            f"start_url={server.start_url}",
-            "-s",
-            f"UIR_NEWS_ARCHIVE_DIR={archive}",
-            "-s",
-            f"UIR_NEWS_ARCHIVER_BACKLOG_BYTES={backlog_bytes}",
-        ],
-        cwd=Path(__file__).resolve().parents[1],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    """`scrapy crawl gxyw` with a given archiver backlog limit; its log (with Scrapy's stats)."""
+    result = scrapy_crawl(
+        server,
+        archive,
+        "-s",
+        f"UIR_NEWS_ARCHIVER_BACKLOG_BYTES={backlog_bytes}",
+        "-s",
+        "LOG_LEVEL=INFO",
     )
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stderr

@@ -9,51 +9,17 @@ Lines, one line per article page.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from archive.storage.warc import iter_records, list_warcs
 from replica.server import ReplicaServer
-from tests.helpers.cli import REPO, crawl
+from tests.helpers.cli import crawl, scrapy_crawl
 from tests.helpers.lock import lock_held_elsewhere
 
 pytestmark = pytest.mark.e2e
-
-
-def scrapy_crawl(
-    server: ReplicaServer, archive: Path, *extra: str, timeout: float = 300
-) -> subprocess.CompletedProcess[str]:
-    """``scrapy crawl gxyw -a start_url=... -a archive=...`` run from the project directory."""
-    env = dict(os.environ)
-    env.pop("UIR_NEWS_ARCHIVE", None)
-    env.pop("SCRAPY_SETTINGS_MODULE", None)
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "scrapy",
-            "crawl",
-            "gxyw",
-            "-a",
-            f"start_url={server.start_url}",
-            "-a",
-            f"archive={archive}",
-            "-s",
-            "LOG_LEVEL=WARNING",
-            *extra,
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def _catalog_facts(archive: Path) -> dict[str, object]:

@@ -68,3 +68,34 @@ def run_in_process(*argv: str) -> int:
     from crawler.cli import main
 
     return main(list(argv))
+
+
+def scrapy_crawl(
+    server: ReplicaServer, archive: Path, *extra: str, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """``scrapy crawl gxyw -a start_url=... -a archive=...`` run from the project directory."""
+    env = dict(os.environ)
+    env.pop("UIR_NEWS_ARCHIVE", None)
+    env.pop("SCRAPY_SETTINGS_MODULE", None)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scrapy",
+            "crawl",
+            "gxyw",
+            "-a",
+            f"start_url={server.start_url}",
+            "-a",
+            f"archive={archive}",
+            "-s",
+            "LOG_LEVEL=WARNING",
+            *extra,
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
