@@ -70,6 +70,7 @@ def archiver_config(settings: BaseSettings) -> ArchiverConfig:
         archive_dir=archive_dir_from_settings(settings),
         warc_prefix=settings["UIR_NEWS_WARC_PREFIX"],
         warc_max_size=settings.getint("UIR_NEWS_WARC_MAX_SIZE"),
+        warc_continue_below=settings.getint("UIR_NEWS_WARC_CONTINUE_BELOW"),
         warcinfo={
             "software": "uir-news (Scrapy, warcio)",
             "http-header-user-agent": settings.get("USER_AGENT", ""),

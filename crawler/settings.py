@@ -43,6 +43,10 @@ UIR_NEWS_ARCHIVE_DIR: str | None = None
 
 #: Rotate a WARC file once it reaches this many bytes (1 GB).
 UIR_NEWS_WARC_MAX_SIZE = 1_000_000_000
+#: A run goes on writing the newest WARC file while it is below this size,
+#: so cron runs that find little add to one file instead of leaving a small
+#: file each (0: a new file every run).
+UIR_NEWS_WARC_CONTINUE_BELOW = 100_000_000
 
 #: Prefix of WARC file names: ``{prefix}-{timestamp}-{serial}-{host}.warc.gz``.
 UIR_NEWS_WARC_PREFIX = "UIRNEWS"

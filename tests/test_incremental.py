@@ -18,7 +18,7 @@ from archive.storage.layout import ArchiveLayout
 from archive.storage.verify import verify
 from archive.storage.warc import WarcPointer, iter_records, list_warcs, read_record
 from replica.server import ReplicaServer
-from tests.helpers.cli import REPO, crawl
+from tests.helpers.cli import REPO, crawl, run_cli
 from tests.helpers.lock import lock_held_elsewhere
 from tests.helpers.warc import warcio_check
 
@@ -328,4 +328,55 @@ def test_failed_articles_also_listed_again_are_fetched_once_and_not_reported(
     assert not [p for p in summary["problems"] if p["reason"] == "dropped"]
     fetched = [r.path for r in fresh_replica.requests if r.path.startswith("/info/")]
     assert len(fetched) == len(set(fetched))
+    assert_archive_complete(archive, fresh_replica)
+
+
+def test_cron_runs_that_find_little_add_to_one_warc_file(
+    fresh_replica: ReplicaServer, tmp_path: Path
+) -> None:
+    """An idle year must not leave thousands of tiny WARC files: runs continue the last one."""
+    archive = tmp_path / "archive"
+    crawl(fresh_replica, archive)
+    (first,) = list_warcs(archive / "warc")
+    size = first.stat().st_size
+    for _ in range(3):
+        crawl(fresh_replica, archive)  # nothing new: robots.txt and two listing pages
+        assert list_warcs(archive / "warc") == [first]
+        assert first.stat().st_size > size
+        size = first.stat().st_size
+    new = fresh_replica.site.publish(2)
+    crawl(fresh_replica, archive)
+    assert list_warcs(archive / "warc") == [first]
+    # Every capture of every run is in the index and replays; nothing else changed.
+    layout = ArchiveLayout(archive)
+    assert verify(layout).ok
+    index = (archive / "indexes" / "index.cdxj").read_text("utf-8").splitlines()
+    conn = sqlite3.connect(archive / "catalog.sqlite")
+    (captures,) = conn.execute("SELECT count(*) FROM captures").fetchone()
+    conn.close()
+    assert len(index) == captures
+    for article in new:
+        replayed = run_cli("replay", fresh_replica.base_url + article.path, "--archive", archive)
+        assert replayed.returncode == 0
+    assert_archive_complete(archive, fresh_replica)
+
+
+def test_a_run_killed_while_appending_keeps_what_earlier_runs_wrote(
+    fresh_replica: ReplicaServer, tmp_path: Path
+) -> None:
+    archive = tmp_path / "archive"
+    crawl(fresh_replica, archive)
+    (first,) = list_warcs(archive / "warc")
+    before = first.read_bytes()
+    fresh_replica.site.publish(40)
+    fresh_replica.reset_log()
+    proc = _start_crawl(fresh_replica, archive)
+    _wait_for_requests(fresh_replica, proc, 20)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.stderr is not None
+    proc.stderr.close()
+    crawl(fresh_replica, archive)  # repairs: cuts the appended part after its last whole record
+    assert first.read_bytes().startswith(before)  # the earlier runs' records, byte for byte
+    assert verify(ArchiveLayout(archive)).ok
     assert_archive_complete(archive, fresh_replica)

@@ -43,6 +43,7 @@ from archive.storage.warc import (
     Damage,
     WarcPointer,
     list_warcs,
+    notes_describe,
     read_back_note,
     scan_records,
 )
@@ -245,13 +246,7 @@ def _index_files_sorted(paths: list[Path], out: IO[str], damage: list[Damage]) -
 
 def _notes_fit(warc: Path, notes: Path) -> bool:
     """Whether the writer's notes were closed for ``warc`` as it is now (same size)."""
-    try:
-        with open(notes, "rb") as fh:
-            fh.seek(max(0, fh.seek(0, os.SEEK_END) - 64))
-            last = fh.read().rstrip(b"\n").rsplit(b"\n", 1)[-1]
-    except OSError:
-        return False
-    return last == f"# size {warc.stat().st_size}".encode("ascii")
+    return notes_describe(warc, notes) is not None
 
 
 def _sorted_runs(notes: Path, stack: contextlib.ExitStack) -> list[IO[str]]:
@@ -285,15 +280,24 @@ def _sorted_runs(notes: Path, stack: contextlib.ExitStack) -> list[IO[str]]:
 
 
 def _index_new_files(
-    layout: ArchiveLayout, paths: list[Path], out: IO[str], damage: list[Damage]
+    layout: ArchiveLayout,
+    paths: list[Path],
+    out: IO[str],
+    damage: list[Damage],
+    *,
+    use_notes: bool = True,
 ) -> None:
-    """Sorted CDXJ lines of ``paths``: from the writer's notes where they fit, else read."""
+    """Sorted CDXJ lines of ``paths``: from the writer's notes where they fit, else read.
+
+    Without ``use_notes`` (a rebuild) every file is read: notes match a file's
+    size, not its bytes, and a rebuild must see damage in the files themselves.
+    """
     with contextlib.ExitStack() as stack:
         sources: list[Iterable[str]] = []
         unnoted = []
         for path in paths:
             notes = layout.index_notes_dir / (path.name + NOTES_SUFFIX)
-            if _notes_fit(path, notes):
+            if use_notes and _notes_fit(path, notes):
                 sources.extend(_sorted_runs(notes, stack))
             else:
                 unnoted.append(path)
@@ -306,14 +310,21 @@ def _index_new_files(
 
 
 def _drop_used_notes(layout: ArchiveLayout, indexed: dict[str, int]) -> None:
-    """Remove notes of files now in the index, and notes a killed run left unfinished."""
+    """Remove notes of files now in the index, and notes a killed run left unfinished.
+
+    The newest file's notes stay: the next run may continue that file
+    (``RotatingWarcWriter(continue_below=...)``), and its notes then index it
+    whole without reading it back.
+    """
     directory = layout.index_notes_dir
     if not directory.is_dir():
         return
+    newest = max(indexed, default=None)
     for notes in directory.iterdir():
         name = notes.name
         if name.endswith(NOTES_SUFFIX) and name.removesuffix(NOTES_SUFFIX) in indexed:
-            notes.unlink(missing_ok=True)
+            if name.removesuffix(NOTES_SUFFIX) != newest:
+                notes.unlink(missing_ok=True)
         elif name.endswith(NOTES_SUFFIX + OPEN_SUFFIX):
             warc = name.removesuffix(NOTES_SUFFIX + OPEN_SUFFIX)
             if not (layout.warc_dir / (warc + OPEN_SUFFIX)).exists():
@@ -375,7 +386,7 @@ def update_index(layout: ArchiveLayout, *, rebuild: bool = False) -> IndexStats:
         os.close(fd2)
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as part:
-                _index_new_files(layout, sorted(new), part, damage)
+                _index_new_files(layout, sorted(new), part, damage, use_notes=not rebuild)
             dropped = [0]
             with contextlib.ExitStack() as files:
                 sources: list[Iterable[bytes]] = [files.enter_context(open(new_part, "rb"))]

@@ -232,7 +232,16 @@ class RotatingWarcWriter:
     Files are written as ``NAME.warc.gz.open`` and renamed to ``NAME.warc.gz``
     when closed (on rotation or :meth:`close`). Each record is flushed before
     its pointer is returned, so a pointer never refers to bytes still buffered
-    in this process. A warcinfo record starts every file.
+    in this process. A warcinfo record starts every file, and every run's part
+    of a file.
+
+    With ``continue_below``, a run goes on writing the newest closed file when
+    it is smaller than that, instead of starting one: a cron job that finds
+    nothing new then adds a few kilobytes to one file rather than leaving a
+    tiny file every few hours. Only a file exactly as its writer closed it is
+    continued (its index notes record its size), records are only ever
+    appended, so every earlier pointer stays valid, and a kill while appending
+    is repaired like any ``.open`` file: cut after its last whole record.
     """
 
     def __init__(
@@ -245,6 +254,7 @@ class RotatingWarcWriter:
         factory: RecordFactory | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         index_notes_dir: Path | None = None,
+        continue_below: int = 0,
     ) -> None:
         if max_size <= 0:
             raise ValueError("max_size must be positive")
@@ -262,6 +272,8 @@ class RotatingWarcWriter:
         self._writer: WARCWriter | None = None
         self._records_in_file = 0
         self.index_notes_dir = index_notes_dir
+        # Only the first file of a run may be a continued one.
+        self.continue_below = continue_below if index_notes_dir is not None else 0
         self._notes: IO[str] | None = None
         directory.mkdir(parents=True, exist_ok=True)
         if index_notes_dir is not None:
@@ -272,7 +284,39 @@ class RotatingWarcWriter:
         """Final name of the file being written, or None when none is open."""
         return self._name
 
+    def _continue_last(self) -> bool:
+        """Reopen the newest closed file for appending, if it is small and intact."""
+        below, self.continue_below = self.continue_below, 0
+        assert self.index_notes_dir is not None
+        last = next(
+            (p for p in reversed(list_warcs(self.directory)) if p.name.startswith(self.prefix)),
+            None,
+        )
+        if last is None or last.stat().st_size >= below:
+            return False
+        notes = self.index_notes_dir / (last.name + NOTES_SUFFIX)
+        size_line = notes_describe(last, notes)
+        if size_line is None:
+            return False  # no notes, or the file changed since it was closed: start anew
+        # Notes first: a kill between the two renames leaves a closed WARC and
+        # unfinished notes, which the index update drops (it reads the file).
+        open_notes = notes.with_name(notes.name + OPEN_SUFFIX)
+        os.replace(notes, open_notes)
+        with open(open_notes, "r+b") as fh:
+            fh.truncate(size_line[0])  # the "# size" line goes; it is written again at close
+        open_path = self.directory / (last.name + OPEN_SUFFIX)
+        os.replace(last, open_path)
+        self._fh = open(open_path, "ab")  # noqa: SIM115 - kept open across calls
+        self._name = last.name
+        self._notes = open(open_notes, "a", encoding="ascii", newline="\n")  # noqa: SIM115
+        self._writer = WARCWriter(self._fh, gzip=True, warc_version=self.factory.warc_version)
+        self._records_in_file = 0
+        return True
+
     def _open(self) -> None:
+        if self.continue_below and self._continue_last():
+            self._append(self.factory.warcinfo(self._name or "", self._info()))
+            return
         stamp = self.clock().strftime("%Y%m%d%H%M%S%f")[:17]
         while True:
             name = f"{self.prefix}-{stamp}-{self._serial:05d}-{_safe_host()}{WARC_SUFFIX}"
@@ -288,9 +332,12 @@ class RotatingWarcWriter:
             self._notes = open(notes, "w", encoding="ascii", newline="\n")  # noqa: SIM115 - kept open across calls
         self._writer = WARCWriter(fh, gzip=True, warc_version=self.factory.warc_version)
         self._records_in_file = 0
+        self._append(self.factory.warcinfo(name, self._info()))
+
+    def _info(self) -> dict[str, str]:
         info = {"software": "uir-news", "format": "WARC File Format 1.1"}
         info.update(self.info)
-        self._append(self.factory.warcinfo(name, info))
+        return info
 
     def _append(self, record: Any) -> WarcPointer:
         assert self._fh is not None and self._writer is not None and self._name
@@ -480,6 +527,44 @@ def iter_records(path: Path) -> Iterator[tuple[WarcPointer, Any, StoredResponse]
                 iterator.get_record_length(),
             )
             yield pointer, record, stored
+
+
+def notes_describe(warc: Path, notes: Path) -> tuple[int, int] | None:
+    """(offset of the ``# size`` line, size) when ``notes`` still describe ``warc``, else None.
+
+    The writer closes the notes after the file, recording its size: a file of
+    another size, or written to after its notes were closed (damage, a copy
+    over it), is described by them no more.
+    """
+    size_line = closed_notes_size_line(notes)
+    try:
+        stat, noted = warc.stat(), notes.stat()
+    except OSError:
+        return None
+    if size_line is None or size_line[1] != stat.st_size or stat.st_mtime_ns > noted.st_mtime_ns:
+        return None
+    return size_line
+
+
+def closed_notes_size_line(notes: Path) -> tuple[int, int] | None:
+    """(offset of its ``# size N`` line, N) for the closed index notes of a WARC, or None."""
+    try:
+        with open(notes, "rb") as fh:
+            end = fh.seek(0, os.SEEK_END)
+            start = max(0, end - 64)
+            fh.seek(start)
+            tail = fh.read()
+    except OSError:
+        return None
+    body = tail.rstrip(b"\n")
+    cut = body.rfind(b"\n") + 1
+    last = body[cut:]
+    if not last.startswith(b"# size "):
+        return None
+    try:
+        return start + cut, int(last.removeprefix(b"# size "))
+    except ValueError:
+        return None
 
 
 def list_warcs(directory: Path) -> list[Path]:

@@ -61,6 +61,7 @@ class ArchiverConfig:
     archive_dir: Path
     warc_prefix: str
     warc_max_size: int
+    warc_continue_below: int
     warcinfo: dict[str, str]
     max_record_bytes: int
     #: Parse in the crawl process past this many unread bytes (-1: always).
@@ -104,6 +105,7 @@ class ArchiverClient:
             layout.warc_dir,
             prefix=config.warc_prefix,
             max_size=config.warc_max_size,
+            continue_below=config.warc_continue_below,
             warcinfo=config.warcinfo,
             # Index lines noted as records are written: the CDXJ update at the
             # end of the run then need not read the WARC back.
