@@ -24,8 +24,9 @@ install: $(VENV)/.installed
 demo: install
 	$(BIN)/uir-news demo
 
-## The test suite: crawls the replica over loopback HTTP, real WARC and SQLite.
-test: install
+## The test suite: crawls the replica over loopback HTTP, real WARC and SQLite;
+## drives headless Chromium through the research pages (installed by `make browser`).
+test: install browser
 	$(BIN)/python -m pytest
 
 ## The tests that do not crawl the replica end to end (pytest marker e2e).
@@ -67,7 +68,11 @@ fonts:
 ## unless UIR_NEWS_NO_BROWSER=1 (then it is skipped, saying so).
 BROWSER_PACKAGES := chromium chromium-driver fonts-wqy-microhei
 browser:
-	@missing=$$(for p in $(BROWSER_PACKAGES); do \
+	@if [ "$$UIR_NEWS_NO_BROWSER" = 1 ]; then exit 0; fi; \
+	if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then \
+		echo "make browser: not a Debian system; install Chromium, its driver and a CJK font" \
+			"yourself, or set UIR_NEWS_NO_BROWSER=1 to skip the browser test"; exit 0; fi; \
+	missing=$$(for p in $(BROWSER_PACKAGES); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
