@@ -1,5 +1,11 @@
 """Crawl throughput on the replica: our full pipeline vs a plain Scrapy spider vs wget's WARC crawl.
 
+`ours` archives each article with its requisites (images, attachments, style
+sheets, scripts: the default); `pages` is the same crawl with
+`--no-requisites`, so the two, run in the same rotation on the same machine,
+give what the requisites cost (requests, bytes, time). The plain spider and
+wget fetch article pages only: compare them with `pages`.
+
 Method: one replica (`python -m replica`, its own process) serves N articles on
 loopback for the whole run. After one unmeasured warm-up crawl (fills the
 replica's render caches), the three crawlers run in rotating order (ABC, BCA,
@@ -37,15 +43,33 @@ WGET = "/usr/bin/wget"
 TIMEOUT = 600.0
 
 
-def ours(replica: Replica, work: Path) -> tuple[Measured, int]:
-    archive = fresh_dir(work / "ours")
-    m = run_measured(
-        crawl_argv(replica.start_url, archive),
-        timeout=TIMEOUT,
-    )
+#: Run summary figures of our crawls, per tool, as they are measured.
+SUMMARIES: dict[str, list[dict[str, Any]]] = {"ours": [], "pages": []}
+
+
+def _ours(replica: Replica, work: Path, name: str, *extra: str) -> tuple[Measured, int]:
+    archive = fresh_dir(work / name)
+    m = run_measured(crawl_argv(replica.start_url, archive, *extra), timeout=TIMEOUT)
     summaries = sorted((archive / "runs").glob("*.json"))
-    pages = json.loads(summaries[-1].read_text("utf-8"))["responses"] if summaries else 0
-    return m, pages
+    summary = json.loads(summaries[-1].read_text("utf-8")) if summaries else {}
+    SUMMARIES[name].append(
+        {
+            "wall_s": m.wall_s,
+            "requests": summary.get("requests", 0),
+            "response_bytes": summary.get("response_bytes", 0),
+            "articles": summary.get("articles", {}).get("seen", 0),
+            "requisites": summary.get("requisites", {}),
+        }
+    )
+    return m, int(summary.get("responses", 0))
+
+
+def ours(replica: Replica, work: Path) -> tuple[Measured, int]:
+    return _ours(replica, work, "ours")
+
+
+def pages(replica: Replica, work: Path) -> tuple[Measured, int]:
+    return _ours(replica, work, "pages", "--no-requisites")
 
 
 def plain(replica: Replica, work: Path) -> tuple[Measured, int]:
@@ -82,7 +106,7 @@ def wget(replica: Replica, work: Path) -> tuple[Measured, int]:
     return m, pages
 
 
-TOOLS = {"ours": ours, "plain": plain, "wget": wget}
+TOOLS = {"ours": ours, "pages": pages, "plain": plain, "wget": wget}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         plain(rep, work)  # warm-up: the replica renders every page once
         names = list(TOOLS)
         for r in range(args.reps):
-            order = names[r % 3 :] + names[: r % 3]
+            order = names[r % len(names) :] + names[: r % len(names)]
             for name in order:
                 cpu0 = rep.cpu_s()
                 m, pages = TOOLS[name](rep, work)
@@ -165,16 +189,33 @@ def main(argv: list[str] | None = None) -> int:
             f"{m['cpu_ms_per_page']:12.2f} {m['peak_rss_mb']:12.0f} {m['server_cpu_s']:13.2f} "
             f"{m['output_bytes'] / 1e6:10.1f}"
         )
-    ratio = med["ours"]["pages_per_s"] / med["plain"]["pages_per_s"]
-    vs_wget = med["ours"]["pages_per_s"] / med["wget"]["pages_per_s"]
+    ratio = med["pages"]["pages_per_s"] / med["plain"]["pages_per_s"]
+    vs_wget = med["pages"]["pages_per_s"] / med["wget"]["pages_per_s"]
     print(
-        f"\noverhead ratio ours/plain = {ratio:.2f} (target >= 0.70: "
-        f"{'met' if ratio >= 0.7 else 'MISSED'}); ours/wget = {vs_wget:.2f} "
+        f"\noverhead ratio pages/plain = {ratio:.2f} (target >= 0.70: "
+        f"{'met' if ratio >= 0.7 else 'MISSED'}); pages/wget = {vs_wget:.2f} "
         f"(target > 1: {'met' if vs_wget > 1 else 'MISSED'})"
     )
+    print("\nrequisites (medians; ours = with them, pages = without):")
+    for name, rows in SUMMARIES.items():
+        n = max(statistics.median(row["articles"] for row in rows), 1)
+        requests = statistics.median(row["requests"] for row in rows)
+        size = statistics.median(row["response_bytes"] for row in rows)
+        wall = statistics.median(row["wall_s"] for row in rows)
+        fetched = statistics.median(row["requisites"].get("fetched", 0) for row in rows)
+        print(
+            f"  {name:6s} {requests:6.0f} requests ({requests / n:.2f}/article), "
+            f"{size / 1e6:.2f} MB ({size / n / 1e3:.1f} kB/article), {wall:.2f} s, "
+            f"{fetched:.0f} requisites fetched"
+        )
+    cost = med["ours"]["wall_s"] - med["pages"]["wall_s"]
+    print(f"  requisites cost {cost:+.2f} s of wall time ({cost / med['pages']['wall_s']:+.0%})")
     if args.json:
         args.json.write_text(
-            json.dumps({"articles": args.articles, "runs": runs, "medians": med}, indent=1)
+            json.dumps(
+                {"articles": args.articles, "runs": runs, "medians": med, "ours": SUMMARIES},
+                indent=1,
+            )
         )
     return 0
 

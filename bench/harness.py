@@ -141,8 +141,8 @@ class Replica:
         return float("nan")
 
 
-def crawl_argv(start_url: str, archive: Path) -> list[str]:
-    """Our full pipeline: `uir-news crawl --full --quiet` into ``archive``."""
+def crawl_argv(start_url: str, archive: Path, *extra: str) -> list[str]:
+    """Our full pipeline: `uir-news crawl --full --quiet` into ``archive`` (plus ``extra``)."""
     return [
         PYTHON,
         "-m",
@@ -154,6 +154,7 @@ def crawl_argv(start_url: str, archive: Path) -> list[str]:
         start_url,
         "--archive",
         str(archive),
+        *extra,
     ]
 
 

@@ -44,6 +44,12 @@ NOT_RETRIED = frozenset({DYNAMIC_URL})
 #: tries them once more.
 PERMANENT = frozenset({"too_large", "offsite_redirect", "redirect_loop"})
 
+#: Prefix of the reasons of a page requisite (image, attachment, style sheet,
+#: script) that could not be archived: ``requisite_http_404``,
+#: ``requisite_too_large``... The article itself is archived, so the run is
+#: not partial; the next run asks again only if the article is fetched again.
+REQUISITE_PREFIX = "requisite_"
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -62,8 +68,13 @@ class Problem:
 
     @property
     def is_failure(self) -> bool:
-        """Whether this page was lost (the run then exits 1)."""
-        return self.reason not in NOT_FAILURES
+        """Whether this page was lost (the run then exits 1); a missing requisite is not."""
+        return self.reason not in NOT_FAILURES and not self.is_requisite
+
+    @property
+    def is_requisite(self) -> bool:
+        """Whether this is a requisite of an archived page (non-fatal, never retried alone)."""
+        return self.reason.startswith(REQUISITE_PREFIX)
 
     @property
     def noted_for_next_runs(self) -> bool:

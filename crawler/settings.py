@@ -87,6 +87,18 @@ UIR_NEWS_PROGRESS = False
 #: it is one extra request per article and the number changes all the time.
 UIR_NEWS_FETCH_VIEW_COUNT = False
 
+#: Fetch each archived article's requisites after it (images, including the
+#: originals named by ``orisrc``/``vurl``, attachments, style sheets and what
+#: they import, scripts), so the WARC replays the page as a browser showed it.
+#: Each URL is requested once per run, conditionally when already archived.
+#: Off with ``--no-requisites``.
+UIR_NEWS_REQUISITES = True
+
+#: Also fetch requisites on other hosts (embedded images, CDN scripts): off by
+#: default, so a crawl only ever talks to the site's own hosts
+#: (``--requisites-offsite``). Politeness and robots.txt apply to those hosts too.
+UIR_NEWS_REQUISITES_OFFSITE = False
+
 # --- Identity and politeness -------------------------------------------------
 
 USER_AGENT = (

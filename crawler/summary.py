@@ -14,7 +14,7 @@ from typing import Any
 from crawler.exit_codes import ExitCode
 from crawler.failures import Problem
 
-__all__ = ["ColumnFound", "ExitCode", "RunSummary", "exit_code_for"]
+__all__ = ["ColumnFound", "ExitCode", "RequisiteCounts", "RunSummary", "exit_code_for"]
 
 
 def exit_code_for(
@@ -67,6 +67,19 @@ class WarcCounts:
 
 
 @dataclass
+class RequisiteCounts:
+    """Page requisites (images, attachments, style sheets, scripts) of the run's articles."""
+
+    requested: int = 0
+    fetched: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    bytes: int = 0
+    robots_disallowed: int = 0
+    offsite_skipped: int = 0
+
+
+@dataclass
 class ColumnFound:
     """Where the run found the column it archives, and why (``--column`` runs only).
 
@@ -113,6 +126,7 @@ class RunSummary:
     listing_pages: int = 0
     articles: ArticleCounts = field(default_factory=ArticleCounts)
     warc: WarcCounts = field(default_factory=WarcCounts)
+    requisites: RequisiteCounts = field(default_factory=RequisiteCounts)
     field_fill: dict[str, int] = field(default_factory=dict)
     alarms: list[str] = field(default_factory=list)
     problem_counts: dict[str, int] = field(default_factory=dict)
@@ -158,6 +172,7 @@ class RunSummary:
             listing_pages=int(data.get("listing_pages", 0)),
             articles=ArticleCounts(**data.get("articles", {})),
             warc=WarcCounts(**data.get("warc", {})),
+            requisites=RequisiteCounts(**data.get("requisites", {})),
             field_fill=dict(data.get("field_fill", {})),
             alarms=list(data.get("alarms", [])),
             problem_counts=dict(data.get("problem_counts", {})),

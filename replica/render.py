@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import re
 import struct
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -158,12 +159,23 @@ def _credit_lines(article: Article) -> tuple[list[str], list[str]]:
     return top, bottom
 
 
+def original_path(path: str) -> str | None:
+    """The full-size upload behind a body image, for about a quarter of them; else None.
+
+    VSB shows a resized copy and names the original in ``orisrc``; most pages
+    of the column name the shown file itself.
+    """
+    stem = path.rsplit("/", 1)[1]
+    return path.removesuffix(".jpg") + "_o.jpg" if stem[:1] in "0123" else None
+
+
 def _image_html(fig: Figure) -> str:
     stem = fig.path.rsplit("/", 1)[1].removesuffix(".jpg")
     vurl = "/_vsl/" + stem.replace("_", "/")
+    orisrc = original_path(fig.path) or fig.path
     return (
         f'<img width="600" src="{attr(fig.path)}" vwidth="600" vheight="400" '
-        f'vurl="{vurl}" vsbhref="vurl" orisrc="{attr(fig.path)}" class="img_vsb_content" />'
+        f'vurl="{vurl}" vsbhref="vurl" orisrc="{attr(orisrc)}" class="img_vsb_content" />'
     )
 
 
@@ -578,6 +590,20 @@ def tiny_jpeg(comment: str) -> bytes:
     return b"".join(segments)
 
 
+def tiny_png() -> bytes:
+    """A valid 1x1 transparent PNG."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 6, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\x00\x00\x00\x00")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
 def attachment_bytes(name: str) -> bytes:
     """Small stand-in content that opens as the file type its name claims."""
     if name.lower().endswith(".pdf"):
@@ -614,8 +640,11 @@ STATIC_ASSETS: dict[str, tuple[str, bytes]] = {
     "/style/style.css": (
         "text/css",
         b"body{margin:0;font:14px/1.8 'Microsoft YaHei',sans-serif;color:#333}"
-        b".w1200{width:1200px;margin:0 auto}a{color:#333;text-decoration:none}\n",
+        b".w1200{width:1200px;margin:0 auto}a{color:#333;text-decoration:none}\n"
+        b".header{background:url(../images/banner.png) repeat-x}\n",
     ),
+    # The template's image, named by style.css.
+    "/images/banner.png": ("image/png", tiny_png()),
     "/content.vsb.css": ("text/css", b".v_news_content p{margin:0 0 1em}\n"),
 }
 # Served at /{slug}.vsb.css for the column's listing pages.

@@ -339,6 +339,8 @@ class ReplicaSite:
         self._articles[article.news_id] = article
         for fig in article.figures:
             self._images[fig.path] = article.news_id
+            if original := render.original_path(fig.path):
+                self._images[original] = article.news_id
         for att in article.attachments:
             self._attachments[att.file_id] = (article.news_id, att.name)
 

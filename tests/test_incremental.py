@@ -96,7 +96,8 @@ def test_new_articles_cost_about_one_request_each(
     crawl(fresh_replica, archive)
     new = fresh_replica.site.publish(7)
     fresh_replica.reset_log()
-    result = crawl(fresh_replica, archive)
+    # Article pages only: what their requisites cost is tests/test_requisites_e2e.py's.
+    result = crawl(fresh_replica, archive, "--no-requisites")
     summary = result.last_summary(archive)
     assert summary["articles"]["new_versions"] == 7
     fetched = _article_requests(fresh_replica)
@@ -120,7 +121,16 @@ def test_edits_become_versions_and_unchanged_pages_revisits(
     for article in edited:
         site.edit(article.news_id)
     fresh_replica.reset_log()
-    result = crawl(fresh_replica, archive, "--recent-days", str(days), "--recheck-hours", "0")
+    # Article pages only: an edited article's requisites are tests/test_requisites_e2e.py's.
+    result = crawl(
+        fresh_replica,
+        archive,
+        "--recent-days",
+        str(days),
+        "--recheck-hours",
+        "0",
+        "--no-requisites",
+    )
     summary = result.last_summary(archive)
     assert summary["articles"]["edited"] == 2
     assert summary["warc"]["revisits"] == len(newest) - 2

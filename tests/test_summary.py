@@ -17,7 +17,7 @@ KEYS = {
     "archiver_cpu_s", "peak_rss_mb", "parsed_in_crawl_process", "finish_reason", "walk",
     "requests", "responses", "response_bytes", "listing_pages", "articles", "warc",
     "field_fill", "alarms", "problem_counts", "problems", "failures", "external_items",
-    "recovery", "archiver_error", "pid", "exit_code", "column", "damage",
+    "recovery", "archiver_error", "pid", "exit_code", "column", "damage", "requisites",
 }  # fmt: skip
 
 

@@ -13,9 +13,12 @@ import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from archive.storage.records import VOLATILE_FIELDS
+from archive.storage.warc import WarcPointer, read_record
 from record import CREDIT_ROLES, REVIEW_ROLES
 
 __all__ = ["CREDIT_ROLES", "REVIEW_ROLES"]  # re-exported for the research modules
@@ -262,3 +265,92 @@ def version_changes(old: dict[str, Any], new: dict[str, Any]) -> tuple[list[str]
         )
     )
     return fields, diff
+
+
+@dataclass(frozen=True)
+class FileCapture:
+    """An image or attachment of an article, linked to its newest capture (None: not archived).
+
+    ``file_name`` is the name the server gave the file (``Content-Disposition``
+    of its newest full response), None when it gave none or it is not archived.
+    """
+
+    url: str
+    fetched_at: str | None = None
+    status: int | None = None
+    record_type: str | None = None
+    file_name: str | None = None
+
+
+def file_capture(conn: sqlite3.Connection, warc_dir: Path, url: str) -> FileCapture:
+    """The newest capture of ``url`` (a response or a revisit), read from the catalog.
+
+    The captures table is the link between a record's image or attachment and
+    the WARC; the file name is read from the WARC record's headers, so neither
+    the record nor the catalog needs a field for it. An unreadable record only
+    loses the name.
+    """
+    newest = conn.execute(
+        "SELECT fetched_at, status, record_type FROM captures WHERE url = ? "
+        "ORDER BY fetched_at DESC, id DESC LIMIT 1",
+        (url,),
+    ).fetchone()
+    if newest is None:
+        return FileCapture(url)
+    full = conn.execute(
+        "SELECT warc_file, warc_offset, warc_length FROM captures WHERE url = ? "
+        "AND record_type = 'response' AND status = 200 ORDER BY fetched_at DESC, id DESC LIMIT 1",
+        (url,),
+    ).fetchone()
+    name = None
+    if full is not None:
+        pointer = WarcPointer(str(full[0]), int(full[1]), int(full[2]))
+        try:
+            stored = read_record(warc_dir, pointer)
+        except (OSError, ValueError):
+            stored = None
+        if stored is not None:
+            name = next(
+                (
+                    disposition_file_name(value)
+                    for key, value in stored.headers
+                    if key.lower() == "content-disposition"
+                ),
+                None,
+            )
+    status = newest[1]
+    return FileCapture(
+        url, str(newest[0]), None if status is None else int(status), str(newest[2]), name
+    )
+
+
+_FILENAME_STAR = re.compile(r"""filename\*\s*=\s*([\w-]*)'[^']*'([^;\s]+)""", re.I)
+_FILENAME = re.compile(r"""filename\s*=\s*(?:"([^"]*)"|([^;]+))""", re.I)
+
+
+def disposition_file_name(value: str) -> str | None:
+    """The file name of a ``Content-Disposition`` header value; None when it names none.
+
+    ``filename*=UTF-8''%E9%99%84...`` (RFC 6266) wins over ``filename=``. A
+    plain ``filename=`` in raw UTF-8 or GBK bytes (as Chinese servers send it;
+    the header was read as Latin-1) is decoded as such.
+    """
+    if match := _FILENAME_STAR.search(value):
+        charset = match.group(1) or "utf-8"
+        try:
+            return unquote(match.group(2), encoding=charset, errors="strict") or None
+        except (LookupError, UnicodeDecodeError):
+            pass
+    if match := _FILENAME.search(value):
+        name = (match.group(1) if match.group(1) is not None else match.group(2) or "").strip()
+        try:
+            raw = name.encode("latin-1")
+        except UnicodeEncodeError:
+            return name or None
+        for encoding in ("utf-8", "gb18030"):
+            try:
+                return unquote(raw.decode(encoding)) or None
+            except UnicodeDecodeError:
+                continue
+        return name or None
+    return None

@@ -62,6 +62,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         "UIR_NEWS_RECHECK_HOURS": args.recheck_hours,
         "UIR_NEWS_OVERLAP_PAGES": args.overlap,
         "UIR_NEWS_FETCH_VIEW_COUNT": args.view_counts,
+        "UIR_NEWS_REQUISITES": args.requisites,
+        "UIR_NEWS_REQUISITES_OFFSITE": args.requisites_offsite,
         "DOWNLOAD_TIMEOUT": args.timeout,
         "UIR_NEWS_PROGRESS": (sys.stderr.isatty() and not args.quiet and not args.verbose) or None,
     }
@@ -128,6 +130,10 @@ def format_summary(summary: RunSummary) -> str:
         f"  articles        {articles.seen} seen: {articles.new_versions} new versions "
         f"({articles.edited} of them edits), {articles.unchanged} unchanged, "
         f"{articles.invalid} invalid",
+        f"  requisites      {summary.requisites.requested} requested: "
+        f"{summary.requisites.fetched} fetched ({summary.requisites.bytes:,} bytes), "
+        f"{summary.requisites.unchanged} unchanged, {summary.requisites.failed} failed, "
+        f"{summary.requisites.robots_disallowed} refused by robots.txt",
         f"  WARC            {len(warc.files)} file(s), {warc.bytes:,} bytes, "
         f"{warc.records} records",
         f"  failures        {summary.failures}"
@@ -342,6 +348,21 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         default=None,
         help="also fetch each article's view count from dynclicks.jsp (one request more each)",
+    )
+    crawl.add_argument(
+        "--no-requisites",
+        dest="requisites",
+        action="store_false",
+        default=None,
+        help="archive article pages only, not the images, attachments, style sheets and "
+        "scripts they need (fetched by default, each once per run)",
+    )
+    crawl.add_argument(
+        "--requisites-offsite",
+        action="store_true",
+        default=None,
+        help="also fetch requisites on other hosts (embedded images, CDN scripts; "
+        "default: the site's own hosts only)",
     )
     crawl.add_argument("-q", "--quiet", action="store_true", help="print only when wrong")
     crawl.add_argument("-v", "--verbose", action="store_true", help="log every request")

@@ -11,6 +11,7 @@ command starts quickly.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import sqlite3
@@ -33,11 +34,13 @@ from archive.research.export import (
 )
 from archive.research.filters import (
     REVIEW_ROLES,
+    FileCapture,
     FilterError,
     Filters,
     article_captures,
     article_versions,
     date_bound,
+    file_capture,
     iter_articles,
     resolve_article,
     version_changes,
@@ -243,11 +246,18 @@ def cmd_show(args: argparse.Namespace) -> int:
         ).fetchone()
         versions = article_versions(conn, article_id)
         captures = article_captures(conn, str(row["url"]))
+        current = next((v for v in versions if v.version_id == row["current_version_id"]), None)
+        if current is None:
+            raise UsageError(f"article {article_id} has no current version")
+        # Each image and attachment, linked to its capture through the catalog.
+        linked = [*(current.record.get("images") or []), *(current.record.get("attachments") or [])]
+        files = {
+            url: file_capture(conn, layout.warc_dir, url)
+            for item in linked
+            if (url := str(item.get("url") or ""))
+        }
     finally:
         conn.close()
-    current = next((v for v in versions if v.version_id == row["current_version_id"]), None)
-    if current is None:
-        raise UsageError(f"article {article_id} has no current version")
     if args.html:
         try:
             stored = read_record(
@@ -272,6 +282,7 @@ def cmd_show(args: argparse.Namespace) -> int:
                     for v in versions
                 ],
                 "captures": [dict(c) for c in captures],
+                "files": [dataclasses.asdict(f) for f in files.values()],
             },
             sys.stdout,
             ensure_ascii=False,
@@ -279,7 +290,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         )
         print()
         return 0
-    _print_article(sys.stdout, article_id, dict(row), current.record)
+    _print_article(sys.stdout, article_id, dict(row), current.record, files)
     out = sys.stdout
     print(f"\nversions ({len(versions)}):", file=out)
     for i, version in enumerate(versions):
@@ -304,6 +315,13 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _archived(capture: FileCapture | None) -> str:
+    """Where an image or attachment is in the archive, or "not archived"."""
+    if capture is None or capture.fetched_at is None:
+        return "not archived"
+    return f"archived {capture.fetched_at} ({capture.record_type} {capture.status or '-'})"
+
+
 def _charset(headers: list[tuple[str, str]]) -> str | None:
     for name, value in headers:
         if name.lower() == "content-type":
@@ -314,7 +332,11 @@ def _charset(headers: list[tuple[str, str]]) -> str | None:
 
 
 def _print_article(
-    out: IO[str], article_id: int, row: dict[str, Any], record: dict[str, Any]
+    out: IO[str],
+    article_id: int,
+    row: dict[str, Any],
+    record: dict[str, Any],
+    files: dict[str, FileCapture],
 ) -> None:
     print(f"{record.get('title')}", file=out)
     print(f"  id            {article_id}", file=out)
@@ -339,8 +361,14 @@ def _print_article(
         print(f"  credit {role:<12} {'、'.join(names)}", file=out)
     for image in record.get("images") or []:
         print(f"  image         {image['url']}  {image.get('caption') or ''}".rstrip(), file=out)
+        print(f"                {_archived(files.get(image['url']))}", file=out)
     for attachment in record.get("attachments") or []:
         print(f"  attachment    {attachment['name']}  {attachment['url']}", file=out)
+        capture = files.get(attachment["url"])
+        line = _archived(capture)
+        if capture is not None and capture.file_name:
+            line += f", file name {capture.file_name}"
+        print(f"                {line}", file=out)
     if record.get("listing"):
         print(f"  listing       {json.dumps(record['listing'], ensure_ascii=False)}", file=out)
     if record.get("warnings"):

@@ -35,6 +35,15 @@ What to fetch (the catalog is asked through the run's read-only reader):
 * archived articles published within ``UIR_NEWS_RECENT_DAYS`` are re-checked
   with conditional requests at most every ``UIR_NEWS_RECHECK_HOURS``; an
   unchanged answer becomes a WARC revisit, an edit becomes a new version.
+
+Page requisites (``UIR_NEWS_REQUISITES``): after an article page arrives new
+or changed, the images, attachments, style sheets (and the images and sheets
+they name) and scripts it needs are requested at the lowest priority, through
+the same middlewares (robots.txt, politeness, size limit, WARC capture). Each
+URL is requested once per run; one archived by an earlier run is asked for
+conditionally, and an unchanged answer is a revisit. Other hosts only with
+``UIR_NEWS_REQUISITES_OFFSITE``. A requisite that fails is reported as
+``requisite_<reason>``: the article is archived, so the run is not partial.
 """
 
 from __future__ import annotations
@@ -56,15 +65,18 @@ from crawler.archiver.pages import ArticlePage
 from crawler.extensions import ArchiveRun, column_meta_key
 from crawler.extract import (
     ListingItem,
+    Requisite,
     check_listing,
     classify_response,
+    css_requisites,
     find_column_links,
+    page_requisites,
     parse_listing,
     parse_view_count,
     view_count_url,
 )
 from crawler.extract.navigation import link_texts
-from crawler.failures import PERMANENT, failure_reason
+from crawler.failures import PERMANENT, REQUISITE_PREFIX, failure_reason
 from crawler.summary import ColumnFound
 
 # Statuses the article callback wants to see, to report them with a reason.
@@ -74,6 +86,13 @@ _ARTICLE_STATUSES = [304, 404, 410, 412]
 # page of articles at a time, instead of every article of the column, so
 # memory stays flat however long the column is.
 _ARTICLE_PRIORITY = 10
+
+# Requisites go after everything else: the article is what the run is for,
+# and the queue of listing pages and articles stays short.
+_REQUISITE_PRIORITY = -10
+# A requisite's error answers reach its callback, to be reported by status
+# (retries of 5xx answers happen before, in the downloader middlewares).
+_REQUISITE_STATUSES = [304, *range(400, 600)]
 
 # The remembered listing URL is checked as it answers: a redirect is a move.
 _REMEMBERED_STATUSES = [301, 302, 303, 307, 308, 404, 410]
@@ -114,6 +133,8 @@ class GxywSpider(scrapy.Spider):
         # archiver has committed, so an article listed twice in one run (a
         # pinned item, a page shift) is recognised here.
         self.requested_articles: set[str] = set()
+        # Requisite URLs requested in this run: each once, however many pages use it.
+        self.requested_requisites: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> GxywSpider:
@@ -152,6 +173,8 @@ class GxywSpider(scrapy.Spider):
         spider.recheck_after = timedelta(hours=settings.getfloat("UIR_NEWS_RECHECK_HOURS"))
         spider.retry_failed_runs = settings.getint("UIR_NEWS_RETRY_FAILED_RUNS")
         spider.fetch_view_count = settings.getbool("UIR_NEWS_FETCH_VIEW_COUNT")
+        spider.fetch_requisites = settings.getbool("UIR_NEWS_REQUISITES")
+        spider.requisites_offsite = settings.getbool("UIR_NEWS_REQUISITES_OFFSITE")
         # The spider is built before the extensions: it finds the run's
         # ArchiveRun when the spider opens, as Scrapy documents.
         crawler.signals.connect(spider.spider_opened, signal=signals.spider_opened)
@@ -172,6 +195,8 @@ class GxywSpider(scrapy.Spider):
     recheck_after: timedelta
     retry_failed_runs: int
     fetch_view_count: bool
+    fetch_requisites: bool
+    requisites_offsite: bool
 
     # A method, not a property: feed exports read every spider attribute.
     def catalog(self) -> ArchiveReader:
@@ -518,19 +543,21 @@ class GxywSpider(scrapy.Spider):
             listing=listing,
             page_url=page_url if listing is not None else None,
         )
+        requisites = self._requisite_requests(response) if self.fetch_requisites else []
         counter = view_count_url(response.body, response.url) if self.fetch_view_count else None
         if counter is None:
-            return [page]
+            return [page, *requisites]
         # The count is one more request; the page waits for it, or goes
         # without it when that request fails (robots.txt often forbids it).
         return [
+            *requisites,
             scrapy.Request(
                 counter,
                 callback=self.parse_view_count_response,
                 errback=self.on_view_count_error,
                 cb_kwargs={"page": page},
                 dont_filter=True,
-            )
+            ),
         ]
 
     def parse_view_count_response(self, response: Response, page: ArticlePage) -> list[Any]:
@@ -544,6 +571,88 @@ class GxywSpider(scrapy.Spider):
         self.crawler.stats.inc_value("crawl/view_count_failed")
         request: scrapy.Request = failure.request  # type: ignore[attr-defined]  # set by Scrapy
         return [request.cb_kwargs["page"]]
+
+    # -- page requisites -------------------------------------------------------
+
+    def _requisite_requests(self, response: Response) -> list[scrapy.Request]:
+        """Requests for what the page needs that this run has not asked for yet."""
+        return [
+            request
+            for requisite in page_requisites(response.body, response.url)
+            if (request := self._requisite_request(requisite)) is not None
+        ]
+
+    def _requisite_request(self, requisite: Requisite) -> scrapy.Request | None:
+        url = requisite.url
+        if url in self.requested_requisites:
+            return None
+        host = urlsplit(url).hostname or ""
+        offsite = not any(host == d or host.endswith("." + d) for d in self.allowed_domains)
+        if offsite and not self.requisites_offsite:
+            self.crawler.stats.inc_value("requisites/offsite_skipped")
+            return None
+        self.requested_requisites.add(url)
+        self.crawler.stats.inc_value("requisites/requested")
+        self.crawler.stats.inc_value(f"requisites/requested/{requisite.kind}")
+        # Archived by an earlier run: ask whether it changed; the WARC
+        # middleware writes an unchanged answer (304, or the same payload) as a revisit.
+        previous = self.catalog().previous_capture(url)
+        headers = {}
+        if previous is not None and previous.etag:
+            headers["If-None-Match"] = previous.etag
+        if previous is not None and previous.last_modified:
+            headers["If-Modified-Since"] = previous.last_modified
+        meta: dict[str, Any] = {
+            "requisite": requisite.kind,
+            "previous_capture": previous,
+            "handle_httpstatus_list": _REQUISITE_STATUSES,
+        }
+        if offsite:
+            meta["allow_offsite"] = True
+        return scrapy.Request(
+            url,
+            callback=self.parse_requisite,
+            errback=self.on_requisite_error,
+            headers=headers,
+            meta=meta,
+            priority=_REQUISITE_PRIORITY,
+            dont_filter=True,
+        )
+
+    def parse_requisite(self, response: Response) -> list[Any]:
+        """Count the answer; a style sheet's own requisites are requested in turn."""
+        stats = self.crawler.stats
+        if response.meta.get("unchanged"):
+            stats.inc_value("requisites/unchanged")
+            return []
+        if response.status != 200:
+            self.report_requisite(response.url, f"http_{response.status}")
+            return []
+        stats.inc_value("requisites/fetched")
+        stats.inc_value("requisites/bytes", len(response.body))
+        if response.meta.get("requisite") != "stylesheet":
+            return []
+        return [
+            request
+            for requisite in css_requisites(response.body, response.url)
+            if (request := self._requisite_request(requisite)) is not None
+        ]
+
+    def on_requisite_error(self, failure: Failure) -> None:
+        request = getattr(failure, "request", None)
+        url = request.url if request is not None else "?"
+        reason = failure_reason(failure)
+        if reason == "robots_disallowed":
+            # The site asked us not to (VSB sites often forbid /_vsl/ and
+            # /system/resource/): counted, not a problem.
+            self.crawler.stats.inc_value("requisites/robots_disallowed")
+            return
+        self.report_requisite(url, reason, failure.getErrorMessage())
+
+    def report_requisite(self, url: str, reason: str, detail: str = "") -> None:
+        """A requisite not archived: a non-fatal problem of the run, never retried alone."""
+        self.crawler.stats.inc_value("requisites/failed")
+        self.run.report(url, REQUISITE_PREFIX + reason, detail, article=False)
 
     # -- failures ------------------------------------------------------------
 
