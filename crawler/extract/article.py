@@ -255,6 +255,8 @@ def _body_block(page: _Page) -> Element | None:
                 return el
     best, best_score = None, 0
     for el in sel.BODY_CANDIDATES(page.root):
+        if any(_is_footer(block) for block in (el, *el.iterancestors())):
+            continue  # the site's address and copyright lines are no article body
         score = sum(len(text_of(p)) for p in el if tag_of(p) == "p")
         if score > best_score:
             best, best_score = el, score
