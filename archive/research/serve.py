@@ -18,6 +18,8 @@ shown as text, never run.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import socket
 import sqlite3
 import threading
@@ -274,11 +276,43 @@ def metadata(db_name: str = "catalog", archive: Path | None = None) -> dict[str,
     }
 
 
+def _json1_works(conn: sqlite3.Connection) -> bool:
+    try:
+        conn.execute("SELECT json('{}')")
+    except sqlite3.OperationalError:
+        return False
+    return True
+
+
+def _has_json1() -> bool:
+    """Whether SQLite has JSON1, asked on a connection that is closed again."""
+    with contextlib.closing(sqlite3.connect(":memory:")) as conn:
+        return _json1_works(conn)
+
+
+def _stop_json1_probe_leak() -> None:
+    """Datasette 0.65 asks for JSON1 on every table page with a new, never closed
+    connection (``datasette.utils.detect_json1``): a long-running `serve` then
+    leaks one per page view. Its facets and filters get an answer that is asked
+    once and closes its connection; nothing else of Datasette changes.
+    """
+    from datasette import facets, filters
+
+    answer = functools.cache(_has_json1)
+
+    def detect_json1(conn: sqlite3.Connection | None = None) -> bool:
+        return answer() if conn is None else _json1_works(conn)
+
+    facets.detect_json1 = detect_json1
+    filters.detect_json1 = detect_json1
+
+
 def make_datasette(catalog_path: Path) -> Any:
     """Datasette over ``catalog_path``; the archive is the directory that holds it."""
     from datasette.app import Datasette
 
     register_plugin()
+    _stop_json1_probe_leak()
     return Datasette(
         files=[str(catalog_path)],
         metadata=metadata(catalog_path.stem, catalog_path.parent),
