@@ -87,9 +87,12 @@ _ARTICLE_STATUSES = [304, 404, 410, 412]
 # memory stays flat however long the column is.
 _ARTICLE_PRIORITY = 10
 
-# Requisites go after everything else: the article is what the run is for,
-# and the queue of listing pages and articles stays short.
-_REQUISITE_PRIORITY = -10
+# Requisites go after articles but before the next listing page: the queue
+# then holds about one listing page's articles and their files at a time.
+# (Queued after everything else, they piled up to the end of the crawl: a
+# 10,000-article crawl peaked at 220 MB for both processes, against 165 MB
+# without requisites, and growing with the column.)
+_REQUISITE_PRIORITY = 5
 # A requisite's error answers reach its callback, to be reported by status
 # (retries of 5xx answers happen before, in the downloader middlewares).
 _REQUISITE_STATUSES = [304, *range(400, 600)]
