@@ -217,8 +217,12 @@ def test_second_run_exits_at_once_while_first_holds_the_lock(
 
 
 def _children(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(child) for child in path.read_text().split()] if path.exists() else []
+    try:
+        return [
+            int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        ]
+    except OSError:  # the process is gone
+        return []
 
 
 def _archiver_of(proc: subprocess.Popen[str]) -> int:
@@ -226,10 +230,15 @@ def _archiver_of(proc: subprocess.Popen[str]) -> int:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         for child in _children(proc.pid):
-            cmdline = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+            try:
+                cmdline = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue  # a short-lived child, gone between the listing and the read
             if b"crawler.archiver" in cmdline:
                 return child
         time.sleep(0.01)
+    proc.kill()
+    proc.communicate()
     raise AssertionError("the crawl started no archiver process")
 
 
