@@ -43,15 +43,7 @@ class ArchiveLock:
     def _read_holder(self) -> dict[str, Any]:
         assert self._fh is not None
         self._fh.seek(0)
-        raw = self._fh.read(1 << 16)
-        # A garbled file (random bytes, a half write) reads as a run that did
-        # not finish: the archive is checked and repaired, never refused.
-        text = raw.decode("utf-8", errors="replace")
-        try:
-            data = json.loads(text) if text.strip() else {}
-        except json.JSONDecodeError:
-            data = {"state": "running", "unreadable": text[:200]}
-        return data if isinstance(data, dict) else {}
+        return _parse_holder(self._fh.read(1 << 16))
 
     def _write_holder(self, state: str) -> None:
         assert self._fh is not None
@@ -106,21 +98,41 @@ class ArchiveLock:
         self.release()
 
 
-def is_held(path: Path) -> bool:
-    """Whether a live process holds the lock at ``path`` (it is only looked at, never taken).
+def _parse_holder(raw: bytes) -> dict[str, Any]:
+    """What a lock file says of its holder (pid, host, start, state).
 
-    A read-only archive, or no lock file at all, is not held.
+    A garbled file (random bytes, a half write) reads as a run that did not
+    finish: the archive is checked and repaired, never refused.
+    """
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        data = json.loads(text) if text.strip() else {}
+    except json.JSONDecodeError:
+        data = {"state": "running", "unreadable": text[:200]}
+    return data if isinstance(data, dict) else {}
+
+
+def held_by(path: Path) -> dict[str, Any] | None:
+    """The holder of the lock at ``path`` while a live process holds it, else None.
+
+    The lock is only looked at, never taken; a read-only archive, or no lock
+    file at all, is not held.
     """
     try:
         fh = open(path, "rb")  # noqa: SIM115 - closed below
     except OSError:
-        return False
+        return None
     try:
         fcntl.flock(fh.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
-        return True
+        return _parse_holder(fh.read(1 << 16))
     except OSError:
-        return False
+        return None
     finally:
         fh.close()  # closing drops a shared lock we got
-    return False
+    return None
+
+
+def is_held(path: Path) -> bool:
+    """Whether a live process holds the lock at ``path`` (see :func:`held_by`)."""
+    return held_by(path) is not None

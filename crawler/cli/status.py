@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import fcntl
 import json
 import sqlite3
 import sys
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from archive.storage.layout import ArchiveLayout
+from archive.storage.lock import held_by
 from crawler import settings as crawl_settings
 from crawler.cli.errors import UsageError
 from crawler.cli.options import add_archive_argument, existing_archive, read_only_catalog
@@ -63,25 +63,6 @@ def _outcome(code: int | None) -> str:
         return ExitCode(code).name.lower()
     except ValueError:
         return f"exit {code}"
-
-
-def running_holder(lock_path: Path) -> dict[str, Any] | None:
-    """Who holds the archive lock now (its recorded pid, host, start), or None if nobody."""
-    try:
-        handle = open(lock_path, encoding="utf-8", errors="replace")  # noqa: SIM115
-    except OSError:
-        return None
-    with handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            try:
-                holder = json.loads(handle.read() or "{}")
-            except json.JSONDecodeError:
-                holder = {}
-            return holder if isinstance(holder, dict) else {}
-        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-    return None
 
 
 def _recent_runs(layout: ArchiveLayout, count: int) -> list[RunLine]:
@@ -167,7 +148,7 @@ def _read_catalog(layout: ArchiveLayout, status: Status) -> None:
 
 
 def collect_status(layout: ArchiveLayout, runs: int = 5) -> Status:
-    status = Status(archive=str(layout.root), running=running_holder(layout.lock_path))
+    status = Status(archive=str(layout.root), running=held_by(layout.lock_path))
     status.runs = _recent_runs(layout, runs)
     _read_catalog(layout, status)
     status.disk_bytes = _disk_bytes(layout)
