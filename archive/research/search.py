@@ -36,7 +36,7 @@ import sqlite3
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -945,3 +945,34 @@ def people_named(conn: sqlite3.Connection, name: str) -> dict[str, int]:
         (name.strip(),),
     ).fetchall()
     return {str(role): int(count) for role, count in rows}
+
+
+@dataclass(frozen=True)
+class NoMatchReason:
+    """Why a search found nothing, when it can be told: the CLI and the web page word it.
+
+    ``without_filters`` articles match the query once the filters are dropped
+    (the filters left nothing); else ``roles`` says in how many articles, by
+    role, the query is a name in the credits, which search does not read.
+    """
+
+    name: str
+    without_filters: int = 0
+    roles: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def is_reviewer(self) -> bool:
+        return bool(set(self.roles) & set(REVIEW_ROLES))
+
+
+def why_no_match(
+    conn: sqlite3.Connection, query: str, filters: Filters | None = None
+) -> NoMatchReason | None:
+    """For a search that found nothing: the filters' fault, a name in the credits, or None."""
+    name = query.strip().strip('"')
+    if filters is not None and filters != Filters():
+        alone = count_matches(conn, query)
+        if alone:
+            return NoMatchReason(name, without_filters=alone)
+    roles = people_named(conn, name)
+    return NoMatchReason(name, roles=roles) if roles else None

@@ -52,10 +52,10 @@ from archive.research.search import (
     compile_query,
     count_matches,
     ensure_search_schema,
-    people_named,
     reindex_all,
     search,
     search_tables_exist,
+    why_no_match,
 )
 from archive.research.stats import compute_stats, format_stats, plot_stats
 from archive.storage import catalog
@@ -205,7 +205,10 @@ def _why_nothing(
     conn: sqlite3.Connection, query: str, filters: Filters, args: argparse.Namespace
 ) -> str:
     """What to say after "no articles match": blame the filters, or point to the credits."""
-    if filters != Filters() and search(conn, query, None, limit=1):
+    reason = why_no_match(conn, query, filters)
+    if reason is None:
+        return ""
+    if reason.without_filters:
         given = " ".join(
             flag if value is True else f"{flag} {value}"
             for flag, value in _filter_flags(args)
@@ -215,15 +218,12 @@ def _why_nothing(
             f" with {given}: the query alone finds articles, the filters leave none "
             "(--reviewer and --credit take a whole name)"
         )
-    roles = people_named(conn, query.strip('"'))
-    if roles:
-        where = ", ".join(f"{role} in {count}" for role, count in sorted(roles.items()))
-        flag = "--reviewer" if set(roles) & set(REVIEW_ROLES) else "--credit"
-        return (
-            f"\n{query} is a name in the credits ({where} article(s)), which search does not "
-            f"read: try `uir-news search ... {flag} {query}` or `export {flag} {query}`"
-        )
-    return ""
+    where = ", ".join(f"{role} in {count}" for role, count in sorted(reason.roles.items()))
+    flag = "--reviewer" if reason.is_reviewer else "--credit"
+    return (
+        f"\n{query} is a name in the credits ({where} article(s)), which search does not "
+        f"read: try `uir-news search ... {flag} {query}` or `export {flag} {query}`"
+    )
 
 
 # -- show --------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from archive.research.filters import (
     resolve_article,
     version_changes,
 )
-from archive.research.search import Hit, QueryError, count_matches, people_named, search
+from archive.research.search import Hit, QueryError, count_matches, search, why_no_match
 from archive.storage.layout import ArchiveLayout
 from record import ROLE_LABELS
 
@@ -283,29 +283,26 @@ def _browse_result(conn: sqlite3.Connection, article_id: int) -> Result:
 
 def _explain_nothing(conn: sqlite3.Connection, page: SearchPage, filters: Filters) -> None:
     """As ``uir-news search`` does: blame the filters, or point to the credits."""
-    form = page.form
-    if form.has_filters():
-        alone = count_matches(conn, form.q)
-        if alone:
-            page.hint = (
-                f"The query alone finds {alone} article(s); the filters leave none "
-                "(reviewer and credit take a whole name)."
-            )
-            page.hint_href = f"{PREFIX}/search?{urllib.parse.urlencode({'q': form.q})}"
-            return
-    name = form.q.strip('"')
-    roles = people_named(conn, name)
-    if roles:
-        where = ", ".join(
-            f"{ROLE_LABELS.get(role, role)} in {count}" for role, count in sorted(roles.items())
-        )
-        reviewer = bool(set(roles) & set(REVIEW_ROLES))
+    reason = why_no_match(conn, page.form.q, filters)
+    if reason is None:
+        return
+    if reason.without_filters:
         page.hint = (
-            f"{name} is a name in the credits ({where} article(s)), which search does not "
-            f"read: list the articles {'reviewed' if reviewer else 'credited'} by {name}."
+            f"The query alone finds {reason.without_filters} article(s); the filters leave none "
+            "(reviewer and credit take a whole name)."
         )
-        key = "reviewer" if reviewer else "credit"
-        page.hint_href = f"{PREFIX}/search?{urllib.parse.urlencode({key: name})}"
+        page.hint_href = f"{PREFIX}/search?{urllib.parse.urlencode({'q': page.form.q})}"
+        return
+    where = ", ".join(
+        f"{ROLE_LABELS.get(role, role)} in {count}" for role, count in sorted(reason.roles.items())
+    )
+    page.hint = (
+        f"{reason.name} is a name in the credits ({where} article(s)), which search does not "
+        f"read: list the articles {'reviewed' if reason.is_reviewer else 'credited'} "
+        f"by {reason.name}."
+    )
+    key = "reviewer" if reason.is_reviewer else "credit"
+    page.hint_href = f"{PREFIX}/search?{urllib.parse.urlencode({key: reason.name})}"
 
 
 # -- the article page ----------------------------------------------------------------
