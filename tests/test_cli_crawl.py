@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
@@ -12,20 +11,13 @@ from crawler.exit_codes import ExitCode
 from crawler.failures import Problem
 from crawler.summary import RunSummary
 from replica.server import ReplicaServer
-from tests.helpers.cli import run_cli
+from tests.helpers.cli import free_port, run_cli
 
 pytestmark = pytest.mark.e2e
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def test_quiet_unreachable_start_page_mails_two_lines_and_exits_5(tmp_path: Path) -> None:
-    url = f"http://127.0.0.1:{_free_port()}/ggyw.htm"
+    url = f"http://127.0.0.1:{free_port()}/ggyw.htm"
     result = run_cli("crawl", "--quiet", "--start-url", url, "--archive", tmp_path, check=False)
     assert result.returncode == ExitCode.FAILED
     assert result.stdout == ""
@@ -50,7 +42,7 @@ def test_unknown_option_shows_the_commands_own_usage() -> None:
 
 
 def test_demo_twice_into_one_archive_finds_nothing_new_the_second_time(tmp_path: Path) -> None:
-    port = str(_free_port())
+    port = str(free_port())
     first = run_cli("demo", "--archive", tmp_path, "--port", port)
     assert "230 new versions" in first.stdout
     second = run_cli("demo", "--archive", tmp_path, "--port", port)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -99,3 +100,11 @@ def scrapy_crawl(
         timeout=timeout,
         check=False,
     )
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on just now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port

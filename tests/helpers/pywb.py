@@ -20,18 +20,12 @@ import pytest
 
 from archive.replay.cdxj import index_path
 from archive.storage.layout import ArchiveLayout
+from tests.helpers.cli import free_port
 
 WAYBACK = Path(sys.executable).with_name("wayback")
 COLLECTION = "uir"
 START_TIMEOUT = 60.0
 REQUEST_TIMEOUT = 20.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def get(url: str) -> tuple[int, bytes]:
@@ -60,7 +54,7 @@ def wayback(root: Path, layout: ArchiveLayout) -> Iterator[str]:
         f"    archive_paths: {layout.warc_dir}/\n",
         "utf-8",
     )
-    port = _free_port()
+    port = free_port()
     log = open(root / "wayback.log", "wb")  # noqa: SIM115 - closed in the finally below
     proc = subprocess.Popen(
         [str(WAYBACK), "-p", str(port), "-b", "127.0.0.1", "-d", str(root)],
