@@ -21,6 +21,7 @@ class ExitCode(enum.IntEnum):
     DAMAGED = 6  # damage found in the archive and reported; every readable record was kept
     DISK_FULL = 7  # no space left on the device (or over quota); what was written is safe
     NO_PERMISSION = 8  # a file could not be read or written: permissions, a read-only mount
+    FORMAT = 9  # the archive's format is newer than this uir-news, or older and read-only
     INTERNAL_ERROR = 70  # an unexpected error (a bug): the traceback is in ARCHIVE/logs/
     INTERRUPTED = 130  # stopped by Ctrl-C before it finished
     BROKEN_PIPE = 141  # the reader of the output went away (| head), as after SIGPIPE

@@ -12,6 +12,7 @@ from record.model import (
     CREDIT_ROLES,
     REVIEW_ROLES,
     ROLE_LABELS,
+    SCHEMA_FILES,
     SCHEMA_VERSION,
     ArticleRecord,
     Attachment,
@@ -20,14 +21,19 @@ from record.model import (
     ListingEntry,
     ParsedArticle,
     Reviewers,
+    RoleLabels,
+    UnknownRecordVersion,
     WarcLocation,
     json_schema,
+    site_of,
+    upgrade,
 )
 
 __all__ = [
     "CREDIT_ROLES",
     "REVIEW_ROLES",
     "ROLE_LABELS",
+    "SCHEMA_FILES",
     "SCHEMA_VERSION",
     "ArticleRecord",
     "Attachment",
@@ -36,6 +42,10 @@ __all__ = [
     "ListingEntry",
     "ParsedArticle",
     "Reviewers",
+    "RoleLabels",
+    "UnknownRecordVersion",
     "WarcLocation",
     "json_schema",
+    "site_of",
+    "upgrade",
 ]

@@ -10,12 +10,19 @@ and an upgrade path (CHANGELOG.md, "On-disk formats").
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from typing import Any, Literal, TypedDict
+from urllib.parse import urlsplit
 
 #: Version of the record format written today; records carry it as ``schema_version``.
-SCHEMA_VERSION: Literal[1] = 1
+#: Version 1 records (no ``site``, ``role_labels``, ``body_pdf``) stay on disk as
+#: written and are read through :func:`upgrade`.
+SCHEMA_VERSION: Literal[2] = 2
+
+#: Every version a stored record may carry, each with its schema file.
+SCHEMA_FILES = {1: "record.schema.v1.json", 2: "record.schema.json"}
 
 #: The three review roles of ``reviewers`` (一校, 二校, 终审), in page order.
 REVIEW_ROLES = ("first_proofreader", "second_proofreader", "final_reviewer")
@@ -71,6 +78,22 @@ class Credits(TypedDict, total=False):
     contributing_unit: list[str]
 
 
+class RoleLabels(TypedDict, total=False):
+    """The label the page printed for each role it names (初审, 文, 责任编辑...)."""
+
+    first_proofreader: str
+    second_proofreader: str
+    final_reviewer: str
+    author: str
+    writer: str
+    photographer: str
+    editor: str
+    responsible_editor: str
+    auditor: str
+    source: str
+    contributing_unit: str
+
+
 class Image(TypedDict):
     url: str
     caption: str | None
@@ -100,8 +123,9 @@ class WarcLocation(TypedDict):
 class ParsedArticle(TypedDict):
     """What an article page alone tells: the extractor's output."""
 
-    schema_version: Literal[1]
+    schema_version: Literal[2]
     url: str
+    site: str
     title: str
     published_at: str | None
     published_at_raw: str | None
@@ -109,8 +133,10 @@ class ParsedArticle(TypedDict):
     body_html: str
     reviewers: Reviewers
     credits: Credits
+    role_labels: RoleLabels
     images: list[Image]
     attachments: list[Attachment]
+    body_pdf: str | None
     column: str | None
     column_id: int | None
     news_id: int | None
@@ -128,9 +154,50 @@ class ArticleRecord(ParsedArticle):
     warc: WarcLocation
 
 
+class UnknownRecordVersion(ValueError):
+    """A record of a schema version this code does not know (written by a newer uir-news)."""
+
+
+def site_of(url: str) -> str:
+    """The site of ``url``: its host, lower-cased, with the port when one is given."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return host if port is None or port == default else f"{host}:{port}"
+
+
+def upgrade(record: Mapping[str, Any]) -> dict[str, Any]:
+    """``record`` in today's format (a copy), whatever version it was stored in.
+
+    Stored records are never rewritten (a file's name ends in its content
+    hash), so readers upgrade on reading. Version 1 lacks ``site`` (taken from
+    the URL), ``role_labels`` (not recorded then: empty) and ``body_pdf``
+    (version 1 pages were never read as PDF-bodied: null).
+    """
+    version = record.get("schema_version")
+    if version == SCHEMA_VERSION:
+        return dict(record)
+    if version == 1:
+        upgraded = dict(record)
+        upgraded["schema_version"] = SCHEMA_VERSION
+        upgraded["site"] = site_of(str(record.get("url", "")))
+        upgraded["role_labels"] = {}
+        upgraded["body_pdf"] = None
+        return upgraded
+    raise UnknownRecordVersion(f"record schema_version {version!r} is not one this uir-news reads")
+
+
 @cache
-def json_schema() -> dict[str, Any]:
-    """The JSON Schema of a stored record (``record/record.schema.json``)."""
-    text = resources.files("record").joinpath("record.schema.json").read_text("utf-8")
+def json_schema(version: int = SCHEMA_VERSION) -> dict[str, Any]:
+    """The JSON Schema of a stored record of ``version`` (``record/record.schema*.json``)."""
+    try:
+        name = SCHEMA_FILES[version]
+    except KeyError:
+        raise UnknownRecordVersion(f"no schema for record version {version!r}") from None
+    text = resources.files("record").joinpath(name).read_text("utf-8")
     loaded: dict[str, Any] = json.loads(text)
     return loaded

@@ -31,6 +31,7 @@ from archive.storage.warc import OPEN_SUFFIX, list_warcs
 from crawler.exit_codes import ExitCode
 from crawler.extensions import index_warcs, recover_if_needed
 from tests.helpers.cli import REPO, run_cli, run_in_process
+from tests.helpers.readonly import can_mount, read_only
 from tests.helpers.real_archive import RealArchive, build_real_archive
 
 
@@ -413,41 +414,14 @@ def test_show_html_keeps_the_article_inside_vsbs_form(real: RealArchive, tmp_pat
 # -- 5. read-only archives --------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _read_only(root: Path) -> Iterator[None]:
-    """``root`` read-only: a read-only bind mount as root, else no write permission."""
-    if os.geteuid() == 0:
-        subprocess.run(["mount", "--bind", str(root), str(root)], check=True)
-        try:
-            subprocess.run(["mount", "-o", "remount,ro,bind", str(root)], check=True)
-            yield
-        finally:
-            subprocess.run(["umount", str(root)], check=True)
-        return
-    modes = {p: p.stat().st_mode for p in [root, *root.rglob("*")]}
-    for path in modes:
-        path.chmod(stat.S_IMODE(modes[path]) & ~0o222)
-    try:
-        yield
-    finally:
-        for path, mode in modes.items():
-            path.chmod(stat.S_IMODE(mode))
-
-
-def _can_mount() -> bool:
-    if os.geteuid() != 0:
-        return True
-    return subprocess.run(["mount", "--version"], capture_output=True, check=False).returncode == 0
-
-
-@pytest.mark.skipif(not _can_mount(), reason="needs mount(8) as root")
+@pytest.mark.skipif(not can_mount(), reason="needs mount(8) as root")
 def test_every_reading_command_works_on_a_read_only_archive(
     real: RealArchive, tmp_path: Path
 ) -> None:
     root = real.layout.root
     # The WAL files of a catalog that was closed cleanly are gone, as in a copy.
     names = sorted(p.name for p in root.iterdir())
-    with _read_only(root):
+    with read_only(root):
         for command in (
             ["search", "学院"],
             ["show", real.urls[0]],

@@ -99,6 +99,7 @@ def test_nested_types_match_the_schema(cls: Any, path: list[str]) -> None:
 
 def test_schema_version_is_the_schemas_constant() -> None:
     assert PROPERTIES["schema_version"] == {"const": SCHEMA_VERSION}
+    assert json_schema(1)["properties"]["schema_version"] == {"const": 1}
 
 
 def test_role_lists_are_the_schemas() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from archive.storage.records import content_hash, is_valid, validation_errors
+from record import UnknownRecordVersion, site_of, upgrade
 
 FIXTURE = Path(__file__).parent / "fixtures" / "pages" / "arc_seed.json"
 
@@ -33,8 +34,38 @@ BREAKAGES = {
     "warc path": lambda r: r["warc"].update(file="../x.warc.gz"),
     "reviewer not a list": lambda r: r["reviewers"].update(final_reviewer="陈斌"),
     "unknown credit": lambda r: r["credits"].update(boss=["x"]),
-    "schema version": lambda r: r.update(schema_version=2),
+    "schema version": lambda r: r.update(schema_version=3),
+    "version 2 without its site": lambda r: r.pop("site"),
+    "version 1 with a version 2 field": lambda r: r.update(schema_version=1),
 }
+
+
+def test_a_version_1_record_is_valid_and_upgrades() -> None:
+    """Records written before version 2 stay valid on disk and read as version 2."""
+    old = {k: v for k, v in _record().items() if k not in {"site", "role_labels", "body_pdf"}}
+    old["schema_version"] = 1
+    assert is_valid(old) and validation_errors(old) == []
+    new = upgrade(old)
+    assert new["schema_version"] == 2 and new["role_labels"] == {} and new["body_pdf"] is None
+    assert new["site"] == site_of(old["url"]) != ""
+    assert is_valid(new)
+
+
+def test_a_record_of_an_unknown_version_is_refused_on_upgrade() -> None:
+    with pytest.raises(UnknownRecordVersion):
+        upgrade({**_record(), "schema_version": 3})
+
+
+@pytest.mark.parametrize(
+    ("url", "site"),
+    [
+        ("http://www.uir.edu.cn/info/1031/1.htm", "www.uir.edu.cn"),
+        ("https://WWW.UIR.EDU.CN:443/x", "www.uir.edu.cn"),
+        ("http://127.0.0.1:8123/ggyw.htm", "127.0.0.1:8123"),
+    ],
+)
+def test_site_is_the_host_with_a_non_default_port(url: str, site: str) -> None:
+    assert site_of(url) == site
 
 
 def test_a_valid_record_passes_both() -> None:

@@ -19,7 +19,7 @@ from urllib.parse import unquote
 
 from archive.storage.records import VOLATILE_FIELDS
 from archive.storage.warc import WarcPointer, read_record
-from record import CREDIT_ROLES, REVIEW_ROLES
+from record import CREDIT_ROLES, REVIEW_ROLES, upgrade
 
 __all__ = ["CREDIT_ROLES", "REVIEW_ROLES"]  # re-exported for the research modules
 
@@ -198,7 +198,9 @@ def iter_articles(
         if not rows:
             return
         for article_id, first_seen, last_seen, text in rows:
-            yield ArticleRow(int(article_id), str(first_seen), str(last_seen), json.loads(text))
+            yield ArticleRow(
+                int(article_id), str(first_seen), str(last_seen), upgrade(json.loads(text))
+            )
 
 
 def resolve_article(conn: sqlite3.Connection, ref: str) -> int | None:
@@ -228,7 +230,15 @@ class Version:
 def article_versions(conn: sqlite3.Connection, article_id: int) -> list[Version]:
     """Every version of an article, oldest first."""
     return [
-        Version(int(r[0]), str(r[1]), str(r[2]), str(r[3]), int(r[4]), int(r[5]), json.loads(r[6]))
+        Version(
+            int(r[0]),
+            str(r[1]),
+            str(r[2]),
+            str(r[3]),
+            int(r[4]),
+            int(r[5]),
+            upgrade(json.loads(r[6])),
+        )
         for r in conn.execute(
             "SELECT id, fetched_at, content_hash, warc_file, warc_offset, warc_length, "
             "record_json FROM versions WHERE article_id = ? ORDER BY fetched_at, id",

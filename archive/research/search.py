@@ -41,6 +41,7 @@ from functools import lru_cache
 from typing import Any
 
 from archive.research.filters import CREDIT_ROLES, REVIEW_ROLES, Filters, MatchClause, Select
+from record import upgrade
 
 #: Bump when tokenization or the tables change: ensure_search_schema rebuilds.
 SEARCH_INDEX_VERSION = "1"
@@ -697,7 +698,7 @@ def search(
             f"ON v.id = a.current_version_id WHERE a.id IN ({', '.join('?' * len(chunk))})",
             chunk,
         ):
-            records[int(article_id)] = json.loads(text)
+            records[int(article_id)] = upgrade(json.loads(text))
     hits = []
     for article_id, score in ranked:
         record = records[article_id]

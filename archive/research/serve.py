@@ -72,6 +72,24 @@ TABLES: dict[str, dict[str, Any]] = {
             "current_version_id": "versions.id of the current content",
             "title": "current title",
             "published_at": "YYYY-MM-DD, or ISO 8601 with +08:00 when a time is known",
+            "site": "the site: host of the URL, with its port when not the default",
+            "column_name": "the column's name, as its pages or the configuration name it",
+            "status": "listed, unlisted (gone from the listing, still served) or removed",
+            "status_since": "UTC time the article entered its status (null: listed since first seen)",  # noqa: E501
+            "last_listed": "UTC time the article was last seen on a listing page",
+        },
+    },
+    "events": {
+        "description": "What happened to an article: one row per event, newest last.",
+        "columns": {
+            "id": "event id",
+            "article_id": "articles.id",
+            "kind": "new, edited, removed, unlisted or restored",
+            "seen_at": "UTC time the crawl saw it",
+            "run_id": "runs.run_id of that crawl (null when derived by a rebuild)",
+            "from_version_id": "versions.id before the event (null for new)",
+            "to_version_id": "versions.id after it (null for removed and unlisted)",
+            "detail_json": "JSON: changed fields of an edit, or how a removal was seen",
         },
     },
     "versions": {

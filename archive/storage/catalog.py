@@ -4,9 +4,11 @@ The WARC files and the JSON records are the source of truth; the catalog is
 derived from them and can always be rebuilt (:func:`rebuild`). Tables:
 
 ``articles``
-    one row per article: ``url``, VSB ``column_id``/``news_id``, ``first_seen``,
-    ``last_seen``, ``last_checked`` (last fetch or conditional check),
-    ``current_version_id``, and the current ``title`` and ``published_at``.
+    one row per article: ``url``, ``site`` (host), VSB ``column_id``/``news_id``,
+    ``column_name``, ``first_seen``, ``last_seen``, ``last_checked`` (last fetch
+    or conditional check), ``current_version_id``, the current ``title`` and
+    ``published_at``, and its ``status`` (``listed``, ``unlisted``, ``removed``)
+    since ``status_since``, with ``last_listed`` (last seen on a listing page).
 ``versions``
     one row per distinct content of an article: ``content_hash``, the
     ``record_json``, ``fetched_at``, the WARC pointer of the response it was
@@ -19,6 +21,10 @@ derived from them and can always be rebuilt (:func:`rebuild`). Tables:
     one row per article URL that could not be archived and is still missing:
     ``reason``, ``detail``, ``first_failed``, ``last_failed``, ``attempts``.
     The next run tries these again; a success deletes the row.
+``events``
+    what happened to an article, one row per event: ``kind`` (``new``,
+    ``edited``, ``removed``, ``unlisted``, ``restored``), ``seen_at``, the
+    ``run_id``, the versions before and after, and ``detail_json``.
 ``runs``
     one row per crawl run, with its JSON summary.
 ``meta``
@@ -41,8 +47,16 @@ from typing import Any
 
 from archive.storage.records import content_hash, dumps
 from archive.storage.warc import WarcPointer
+from record import upgrade
 
-CATALOG_SCHEMA_VERSION = 1
+#: Version of the catalog's tables; ``meta.schema_version`` holds the version an
+#: archive's catalog was made in. An older catalog is migrated when it is opened
+#: for writing (:data:`_MIGRATIONS`); a read-only one is refused with
+#: :class:`CatalogTooOld`, a newer one with :class:`CatalogTooNew`.
+CATALOG_SCHEMA_VERSION = 2
+
+EVENT_KINDS = ("new", "edited", "removed", "unlisted", "restored")
+ARTICLE_STATUSES = ("listed", "unlisted", "removed")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -59,7 +73,12 @@ CREATE TABLE IF NOT EXISTS articles (
     last_checked TEXT NOT NULL,
     current_version_id INTEGER REFERENCES versions(id),
     title TEXT,
-    published_at TEXT
+    published_at TEXT,
+    site TEXT,
+    column_name TEXT,
+    status TEXT NOT NULL DEFAULT 'listed',
+    status_since TEXT,
+    last_listed TEXT
 );
 CREATE INDEX IF NOT EXISTS articles_published ON articles(published_at);
 CREATE TABLE IF NOT EXISTS versions (
@@ -97,6 +116,16 @@ CREATE TABLE IF NOT EXISTS failures (
     last_failed TEXT NOT NULL,
     attempts INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,
+    article_id INTEGER NOT NULL REFERENCES articles(id),
+    kind TEXT NOT NULL,
+    seen_at TEXT NOT NULL,
+    run_id TEXT,
+    from_version_id INTEGER REFERENCES versions(id),
+    to_version_id INTEGER REFERENCES versions(id),
+    detail_json TEXT
+);
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
     started_at TEXT NOT NULL,
@@ -105,6 +134,113 @@ CREATE TABLE IF NOT EXISTS runs (
     summary_json TEXT
 );
 """
+
+#: Indexes on columns a migration adds: created after the migrations ran.
+_INDEXES = """
+CREATE INDEX IF NOT EXISTS articles_site_column ON articles(site, column_name);
+CREATE INDEX IF NOT EXISTS articles_checked ON articles(last_checked);
+CREATE INDEX IF NOT EXISTS events_seen ON events(seen_at);
+CREATE INDEX IF NOT EXISTS events_article ON events(article_id, seen_at);
+"""
+
+
+class CatalogVersionError(Exception):
+    """The catalog was made in a version this code cannot use as it is."""
+
+
+class CatalogTooOld(CatalogVersionError):
+    """An older catalog that cannot be migrated here (opened read-only)."""
+
+
+class CatalogTooNew(CatalogVersionError):
+    """A catalog made by a newer uir-news."""
+
+
+def _site_of_url(url: str) -> str:
+    from record import site_of
+
+    return site_of(url)
+
+
+def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
+    """Version 2: sites, column names, article status and events (issues #12, #14).
+
+    ``site`` comes from each URL, ``column_name`` from the current record;
+    every article starts ``listed``.
+    """
+    have = {str(row[1]) for row in conn.execute("PRAGMA table_info(articles)")}
+    for column, kind in (
+        ("site", "TEXT"),
+        ("column_name", "TEXT"),
+        ("status", "TEXT NOT NULL DEFAULT 'listed'"),
+        ("status_since", "TEXT"),
+        ("last_listed", "TEXT"),
+    ):
+        if column not in have:
+            conn.execute(f"ALTER TABLE articles ADD COLUMN {column} {kind}")
+    conn.create_function("uir_site_of", 1, _site_of_url, deterministic=True)
+    conn.execute(
+        "UPDATE articles SET site = uir_site_of(url), column_name = (SELECT "
+        "json_extract(v.record_json, '$.column') FROM versions v WHERE v.id = current_version_id)"
+    )
+
+
+#: Migrations by the version they start from; each brings the tables one version up.
+_MIGRATIONS = {1: _migrate_1_to_2}
+
+
+def catalog_version(conn: sqlite3.Connection) -> int | None:
+    """The ``schema_version`` the catalog says it was made in (None: a new, empty catalog)."""
+    try:
+        value = get_meta(conn, "schema_version")
+    except sqlite3.OperationalError:
+        return None  # no meta table yet
+    return None if value is None else int(value)
+
+
+def _bring_up_to_date(conn: sqlite3.Connection) -> None:
+    """Create a new catalog's tables, or migrate an older one, in one transaction."""
+    with transaction(conn):
+        version = catalog_version(conn)
+        if version is not None and version > CATALOG_SCHEMA_VERSION:
+            raise CatalogTooNew(
+                f"the catalog is version {version}, made by a newer uir-news "
+                f"(this one reads up to {CATALOG_SCHEMA_VERSION})"
+            )
+        while version is not None and version < CATALOG_SCHEMA_VERSION:
+            _MIGRATIONS[version](conn)
+            version += 1
+        # One statement at a time: executescript() would commit the transaction.
+        for statement in (_SCHEMA + _INDEXES).split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        set_meta(conn, "schema_version", str(CATALOG_SCHEMA_VERSION))
+
+
+def stored_version(path: Path) -> int | None:
+    """The version the catalog at ``path`` was made in, read without checking or changing it."""
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return catalog_version(conn)
+    finally:
+        conn.close()
+
+
+def check_version(conn: sqlite3.Connection) -> None:
+    """Refuse a catalog (opened read-only) whose version this code does not read."""
+    version = catalog_version(conn)
+    if version is None or version == CATALOG_SCHEMA_VERSION:
+        return
+    if version > CATALOG_SCHEMA_VERSION:
+        raise CatalogTooNew(
+            f"the catalog is version {version}, made by a newer uir-news "
+            f"(this one reads up to {CATALOG_SCHEMA_VERSION})"
+        )
+    raise CatalogTooOld(
+        f"the catalog is version {version} and this uir-news reads version "
+        f"{CATALOG_SCHEMA_VERSION}; it is upgraded when opened with write access "
+        "(any crawl, or `uir-news upgrade`)"
+    )
 
 
 @dataclass(frozen=True)
@@ -167,11 +303,7 @@ def connect(path: Path, *, readonly: bool | None = None) -> sqlite3.Connection:
         # drop the last commits, and rebuild() recovers those from the files.
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
-        conn.executescript(_SCHEMA)
-        conn.execute(
-            "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
-            (str(CATALOG_SCHEMA_VERSION),),
-        )
+        _bring_up_to_date(conn)
     except BaseException:
         conn.close()  # a locked or corrupt file: no half-opened connection left behind
         raise
@@ -196,6 +328,7 @@ def _connect_readonly(path: Path) -> sqlite3.Connection:
         try:
             conn.row_factory = sqlite3.Row
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            check_version(conn)
         except sqlite3.OperationalError as exc:
             # WAL needs its -shm file, which a read-only folder may not have.
             conn.close()
@@ -308,10 +441,11 @@ def put_record(
     new_article = row is None
     if row is None:
         cursor = conn.execute(
-            "INSERT INTO articles(url, column_id, news_id, first_seen, last_seen, last_checked) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO articles(url, site, column_id, news_id, first_seen, last_seen, "
+            "last_checked) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 record["url"],
+                record.get("site") or _site_of_url(str(record["url"])),
                 record.get("column_id"),
                 record.get("news_id"),
                 fetched_at,
@@ -347,12 +481,14 @@ def put_record(
         version_id = int(version["id"])
     conn.execute(
         "UPDATE articles SET current_version_id = ?, title = ?, published_at = ?, "
+        "column_name = coalesce(?, column_name), "
         "last_seen = max(last_seen, ?), last_checked = max(last_checked, ?), "
         "first_seen = min(first_seen, ?) WHERE id = ?",
         (
             version_id,
             record.get("title"),
             record.get("published_at"),
+            record.get("column"),
             fetched_at,
             fetched_at,
             fetched_at,
@@ -378,7 +514,7 @@ def iter_current_records(conn: sqlite3.Connection) -> Iterator[dict[str, Any]]:
         "ORDER BY a.published_at DESC, a.id DESC"
     )
     for (text,) in cursor:
-        record: dict[str, Any] = json.loads(text)
+        record: dict[str, Any] = upgrade(json.loads(text))
         yield record
 
 

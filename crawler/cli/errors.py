@@ -19,6 +19,7 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
+from archive.storage.catalog import CatalogVersionError
 from archive.storage.layout import archive_dir
 from crawler.exit_codes import ExitCode
 
@@ -39,6 +40,8 @@ def failure_code(exc: BaseException) -> tuple[ExitCode, str]:
     if isinstance(exc, OSError) and exc.errno in _NO_PERMISSION:
         where = f" for {exc.filename}" if exc.filename else ""
         return ExitCode.NO_PERMISSION, f"permission denied{where} ({exc.strerror})"
+    if isinstance(exc, CatalogVersionError):
+        return ExitCode.FORMAT, str(exc)
     if isinstance(exc, sqlite3.DatabaseError):
         text = str(exc)
         if "disk is full" in text:

@@ -167,6 +167,29 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+# -- upgrade --------------------------------------------------------------------
+
+
+def cmd_upgrade(args: argparse.Namespace) -> int:
+    layout = existing_archive(args)
+    if not layout.catalog_path.exists():
+        raise UsageError(f"{layout.root} has no catalog; `uir-news rebuild` makes one")
+    try:
+        with ArchiveLock(layout.lock_path):
+            before = catalog.stored_version(layout.catalog_path)
+            conn = catalog.connect(layout.catalog_path, readonly=False)
+            conn.close()
+    except LockHeld as exc:
+        warn(f"{exc}; not upgrading while it runs")
+        return ExitCode.LOCKED
+    now = catalog.CATALOG_SCHEMA_VERSION
+    if before == now:
+        print(f"the catalog is already version {now}; nothing to do")
+    else:
+        print(f"upgraded the catalog from version {before} to {now}")
+    return ExitCode.OK
+
+
 # -- index ----------------------------------------------------------------------
 
 
@@ -204,6 +227,12 @@ def add_commands(subparsers: Any) -> None:
     )
     add_archive_argument(rebuild)
     rebuild.set_defaults(func=cmd_rebuild)
+
+    upgrade = subparsers.add_parser(
+        "upgrade", help="bring an archive made by an older uir-news to today's catalog format"
+    )
+    add_archive_argument(upgrade)
+    upgrade.set_defaults(func=cmd_upgrade)
 
     index = subparsers.add_parser("index", help="bring the CDXJ index up to date")
     index.add_argument("--rebuild", action="store_true", help="re-index every WARC file")

@@ -32,7 +32,7 @@ from crawler.extract.dom import (
     text_of,
 )
 from crawler.extract.text import normalize
-from record import SCHEMA_VERSION, Attachment, ParsedArticle
+from record import SCHEMA_VERSION, Attachment, ParsedArticle, site_of
 
 NOT_FOUND = "not_found"
 JS_CHALLENGE = "js_challenge"
@@ -122,6 +122,7 @@ def parse_article(
     return {
         "schema_version": SCHEMA_VERSION,
         "url": url,
+        "site": site_of(url),
         "title": title,
         "published_at": found[0],
         "published_at_raw": found[1],
@@ -129,8 +130,10 @@ def parse_article(
         "body_html": body.html,
         "reviewers": credits.reviewers_field(),
         "credits": credits.credits_field(),
+        "role_labels": credits.labels_field(),
         "images": body.images,
         "attachments": _attachments(page, region, body_el),
+        "body_pdf": None,
         "column": column,
         "column_id": column_id,
         "news_id": news_id,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import cast
 
 from crawler.extract.text import normalize
-from record import CREDIT_ROLES, Reviewers
+from record import CREDIT_ROLES, Reviewers, RoleLabels
 from record import Credits as CreditRoles
 
 #: Role label → (record section, field); None for roles the schema has no field for.
@@ -89,6 +89,8 @@ class Credits:
     )
     credits: dict[str, list[str]] = field(default_factory=dict)
     unmapped: list[str] = field(default_factory=list)
+    #: The label the page printed for each filled field (the first, when it prints several).
+    labels: dict[str, str] = field(default_factory=dict)
 
     def add(self, role: str, names: list[str]) -> None:
         targets = ROLES[role]
@@ -100,6 +102,7 @@ class Credits:
                 continue
             existing = bucket.setdefault(key, [])
             existing.extend(name for name in names if name not in existing)
+            self.labels.setdefault(key, role)
 
     def reviewers_field(self) -> Reviewers:
         """The record's ``reviewers``: every review role, empty where the page names nobody."""
@@ -115,6 +118,10 @@ class Credits:
         # holds the table against the schema), so the keys are the TypedDict's.
         return cast(CreditRoles, {r: self.credits[r] for r in CREDIT_ROLES if r in self.credits})
 
+    def labels_field(self) -> RoleLabels:
+        """The record's ``role_labels``: the page's own label of every role it names."""
+        return cast(RoleLabels, dict(self.labels))
+
     def merge(self, other: Credits) -> None:
         for key, names in other.reviewers.items():
             existing = self.reviewers[key]
@@ -123,6 +130,8 @@ class Credits:
             existing = self.credits.setdefault(key, [])
             existing.extend(n for n in names if n not in existing)
         self.unmapped.extend(r for r in other.unmapped if r not in self.unmapped)
+        for key, label in other.labels.items():
+            self.labels.setdefault(key, label)
 
 
 def _unbracket(text: str) -> str:

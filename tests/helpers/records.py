@@ -11,6 +11,7 @@ import random
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 BASE = "https://www.uir.edu.cn"
 
@@ -107,8 +108,9 @@ def make_record(i: int, **overrides: Any) -> dict[str, Any]:
     """A valid record for article ``i``; any field can be overridden."""
     news_id = 10000 + i
     record: dict[str, Any] = {
-        "schema_version": 1,
+        "schema_version": 2,
         "url": f"{BASE}/info/1031/{news_id}.htm",
+        "site": urlsplit(BASE).netloc,
         "title": f"测试新闻 {i}",
         "published_at": "2024-05-01",
         "published_at_raw": "2024-05-01",
@@ -116,8 +118,10 @@ def make_record(i: int, **overrides: Any) -> dict[str, Any]:
         "body_html": f"<p>正文第{i}篇。</p>",
         "reviewers": {"first_proofreader": [], "second_proofreader": [], "final_reviewer": []},
         "credits": {},
+        "role_labels": {},
         "images": [],
         "attachments": [],
+        "body_pdf": None,
         "column": "国关要闻",
         "column_id": 1031,
         "news_id": news_id,

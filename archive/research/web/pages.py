@@ -31,7 +31,7 @@ from archive.research.filters import (
 )
 from archive.research.search import Hit, QueryError, count_matches, search, why_no_match
 from archive.storage.layout import ArchiveLayout
-from record import ROLE_LABELS
+from record import ROLE_LABELS, upgrade
 
 #: URL prefix of every page of ours; Datasette's own pages stay where they are.
 PREFIX = "/-/uir-news"
@@ -267,7 +267,7 @@ def _browse_result(conn: sqlite3.Connection, article_id: int) -> Result:
         "JOIN versions v ON v.id = a.current_version_id WHERE a.id = ?",
         (article_id,),
     ).fetchone()
-    record = json.loads(row[2])
+    record = upgrade(json.loads(row[2]))
     body = str(record.get("body_text") or "")
     return Result(
         article_id=article_id,
