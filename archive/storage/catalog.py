@@ -272,6 +272,8 @@ class PutResult:
     version_id: int
     new_article: bool
     new_version: bool
+    #: Kinds of the events the store wrote (see archive.storage.events).
+    events: tuple[str, ...] = ()
 
 
 def writable(path: Path) -> bool:
