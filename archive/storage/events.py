@@ -37,6 +37,8 @@ from archive.storage import catalog
 #: What an edit is told by, in the order a reader cares about.
 CHANGE_FIELDS = ("title", "date", "body", "credits", "images", "attachments")
 
+_REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+
 #: How a removal was seen.
 REMOVED_HOW = ("http_404", "http_410", "redirect")
 
@@ -392,7 +394,8 @@ def rederive(conn: sqlite3.Connection) -> int:
             "SELECT fetched_at, status FROM captures WHERE url = ? ORDER BY fetched_at, id",
             (url,),
         ):
-            timeline.append((str(fetched_at), 1, "capture", status))
+            # Captures are timed to the microsecond, records to the second.
+            timeline.append((str(fetched_at)[:19] + "Z", 1, "capture", status))
         timeline.sort(key=lambda item: (item[0], item[1]))
         removed = False
         for when, _, what, value in timeline:
@@ -420,7 +423,7 @@ def rederive(conn: sqlite3.Connection) -> int:
             status = value
             if previous is None:
                 continue
-            gone = status in (404, 410) or (status is not None and 300 <= int(status) < 400)
+            gone = status in (404, 410, *_REDIRECT_STATUSES)
             if gone and not removed:
                 how = f"http_{status}" if status in (404, 410) else "redirect"
                 add_event(
@@ -434,7 +437,7 @@ def rederive(conn: sqlite3.Connection) -> int:
                 )
                 _set_status(conn, article_id, "removed", when)
                 removed, written = True, written + 1
-            elif removed and (status == 200 or status == 304 or status is None):
+            elif removed and status in (200, 304):
                 add_event(
                     conn,
                     article_id,
