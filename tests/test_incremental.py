@@ -133,6 +133,9 @@ def test_edits_become_versions_and_unchanged_pages_revisits(
         "--recheck-hours",
         "0",
         "--no-requisites",
+        # Only the recent-days re-check here; the budget's own: tests/test_changes_e2e.py.
+        "--recheck-budget",
+        "0",
     )
     summary = result.last_summary(archive)
     assert summary["articles"]["edited"] == 2
