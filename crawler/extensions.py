@@ -265,13 +265,13 @@ class ArchiveRun:
             if self._recovery is not None:
                 self._damage.extend(self._recovery["damage"])
             self._history = recent_summaries(self.layout)
-            self._client = ArchiverClient.start(self.config)
+            self._run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+            self._client = ArchiverClient.start(self.config, self._run_id)
         except Exception:
             logger.exception("Could not open the archive at %s", self.layout.root)
             self.lock.release()
             raise CloseSpider("archive_failed") from None
         self._client.on_failure = self._archiver_gone
-        self._run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
         self._started = datetime.now(UTC)
         self._cpu_start, self._wall_start = time.process_time(), time.perf_counter()
         tune_gc()
@@ -419,6 +419,11 @@ class ArchiveRun:
             pid=os.getpid(),
             column=self.column,
             damage=list(self._damage),
+            events={
+                name.removeprefix("events/"): int(value)
+                for name, value in sorted(stats.items())
+                if name.startswith("events/") and value
+            },
         )
 
     def _write_summary(self, summary: RunSummary, *, walked_everything: bool) -> None:

@@ -141,6 +141,8 @@ class RunSummary:
     column: ColumnFound | None = None
     #: Damage found in the archive this run (file@offset: what); the data around it was kept.
     damage: list[str] = field(default_factory=list)
+    #: Events the run saw, by kind (new, edited, removed, unlisted, restored); absent kinds: 0.
+    events: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The summary as JSON-ready data, with the keys every summary has had."""
@@ -184,4 +186,5 @@ class RunSummary:
             pid=int(data.get("pid", 0)),
             column=ColumnFound(**data["column"]) if data.get("column") else None,
             damage=[str(item) for item in data.get("damage", [])],
+            events={str(k): int(v) for k, v in (data.get("events") or {}).items()},
         )

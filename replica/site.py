@@ -136,7 +136,8 @@ class ReplicaSite:
     `/{slug}/{M-k+1}.htm` otherwise, M being the number of pages; the oldest page
     `/{slug}/1.htm` holds the remainder. `content.jsp` listing items answer 404
     (the dynamic item is not public); off-site WeChat items are never served.
-    Thread-safe: `respond`, `publish` and `edit` hold one lock.
+    Thread-safe: `respond` and the mutations (`publish`, `edit`, `take_down`, `unlist`,
+    `restore`) hold one lock.
     """
 
     def __init__(
@@ -185,6 +186,8 @@ class ReplicaSite:
         self._attachments: dict[int, tuple[int, str]] = {}  # file id -> (news id, name)
         self._article_cache: dict[int, bytes] = {}
         self._listing_cache: dict[int, bytes] = {}
+        #: Articles taken down (`take_down`), by news id: how their page answers.
+        self._gone: dict[int, int | str] = {}
         self._build(n_articles, n_link_items)
         # Article pages link the column where it was when they were published.
         self._article_ref = folder + column_slug
@@ -533,12 +536,16 @@ class ReplicaSite:
             self._listing_cache.clear()
             return new[::-1]
 
-    def edit(self, news_id: int) -> Article:
-        """Revise an article's body (one sentence added to its last paragraph).
+    def edit(
+        self, news_id: int, *, title: str | None = None, whitespace_only: bool = False
+    ) -> Article:
+        """Revise an article: one sentence added to its last paragraph, or a new `title`.
 
         Its page gets a new ETag and a later Last-Modified; nothing else changes
-        (listing summaries show the first paragraph, which stays). KeyError if
-        there is no such article.
+        (listing summaries show the first paragraph, which stays; a new title
+        shows on the listing too). With `whitespace_only` the last paragraph
+        only gains spaces (inside and at its end): new bytes, the same text to
+        a reader. KeyError if there is no such article.
         """
         with self._lock:
             article = self._articles[news_id]
@@ -546,13 +553,71 @@ class ReplicaSite:
             last = max(i for i, b in enumerate(blocks) if isinstance(b, Paragraph))
             old = blocks[last]
             assert isinstance(old, Paragraph)
-            blocks[last] = Paragraph(old.text + self._gen.edit_sentence())
+            if whitespace_only:
+                middle = len(old.text) // 2
+                blocks[last] = Paragraph(old.text[:middle] + "  " + old.text[middle:] + "  ")
+            elif title is None:
+                blocks[last] = Paragraph(old.text + self._gen.edit_sentence())
+            if title is not None:
+                article.title = title
+                self._listing_cache.clear()
             article.blocks = tuple(blocks)
             article.revision += 1
             self._clock += timedelta(minutes=37)
             article.modified = self._clock
             self._article_cache.pop(news_id, None)
             return article
+
+    def take_down(self, news_id: int, status: int | str = 404) -> Article:
+        """Take an article down, as an editor deleting it in the CMS.
+
+        It leaves the listing (later items move up), and its page answers
+        `status`: 404, 410, or "redirect" (a 302 to the column's first page).
+        Its images and attachments stay. KeyError if there is no such article,
+        ValueError for another status.
+        """
+        if status not in (404, 410, "redirect"):
+            raise ValueError(f"status must be 404, 410 or 'redirect', not {status!r}")
+        with self._lock:
+            article = self._articles[news_id]
+            self._gone[news_id] = status
+            self._hide(article)
+            return article
+
+    def unlist(self, news_id: int) -> Article:
+        """Take an article off the listing; its page is still served as before."""
+        with self._lock:
+            article = self._articles[news_id]
+            self._gone.pop(news_id, None)
+            self._hide(article)
+            return article
+
+    def restore(self, news_id: int) -> Article:
+        """Undo `take_down` or `unlist`: the page answers again, back in its listing place."""
+        with self._lock:
+            article = self._articles[news_id]
+            self._gone.pop(news_id, None)
+            if article not in self._entries:
+                at = next(
+                    (i for i, e in enumerate(self._entries) if e.published < article.published),
+                    len(self._entries),
+                )
+                self._entries.insert(at, article)
+                self._listing_changed()
+            return article
+
+    def is_taken_down(self, news_id: int) -> bool:
+        return news_id in self._gone
+
+    def _hide(self, article: Article) -> None:
+        if article in self._entries:
+            self._entries.remove(article)
+            self._listing_changed()
+
+    def _listing_changed(self) -> None:
+        self._listing_cache.clear()
+        self._clock += timedelta(minutes=11)
+        self._listing_modified = self._clock
 
     def move_column(self, path: str, *, redirect: bool = False) -> None:
         """Serve the column's listing at `path` (e.g. `/xwzx/ggyw.htm`) from now on.
@@ -627,6 +692,8 @@ class ReplicaSite:
                 return self._listing(request, self.n_pages - n + 1)
         elif m := re.fullmatch(r"/info/([0-9]+)/([0-9]+)\.htm", path):
             column, news_id = int(m.group(1)), int(m.group(2))
+            if column == self.column_id and news_id in self._gone:
+                return self._taken_down(request, self._gone[news_id])
             if column == self.column_id and news_id in self._articles:
                 return self._article(request, self._articles[news_id])
             if (column, news_id) in self._other_articles:
@@ -674,6 +741,11 @@ class ReplicaSite:
             )
             self._article_cache[article.news_id] = body
         return self._page(request, body, article.modified, "text/html")
+
+    def _taken_down(self, request: Request, status: int | str) -> Response:
+        if status == "redirect":
+            return self._finish(request, 302, "text/html", b"", extra={"Location": self.start_path})
+        return self._finish(request, int(status), "text/html;charset=UTF-8", render.render_404())
 
     def _home(self) -> bytes:
         ref = self.column_folder + self.column_slug

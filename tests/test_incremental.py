@@ -81,6 +81,9 @@ def test_nothing_new_costs_at_most_three_requests(
     archive = tmp_path / "archive"
     crawl(fresh_replica, archive)
     fresh_replica.reset_log()
+    # With the default --recheck-budget: every article was checked moments ago,
+    # within --recheck-hours, so none is due (3 + the budget when they are:
+    # tests/test_changes_e2e.py).
     result = crawl(fresh_replica, archive)
     assert len(fresh_replica.requests) <= 3
     summary = result.last_summary(archive)
@@ -130,6 +133,9 @@ def test_edits_become_versions_and_unchanged_pages_revisits(
         "--recheck-hours",
         "0",
         "--no-requisites",
+        # Only the recent-days re-check here; the budget's own: tests/test_changes_e2e.py.
+        "--recheck-budget",
+        "0",
     )
     summary = result.last_summary(archive)
     assert summary["articles"]["edited"] == 2

@@ -18,6 +18,7 @@ KEYS = {
     "requests", "responses", "response_bytes", "listing_pages", "articles", "warc",
     "field_fill", "alarms", "problem_counts", "problems", "failures", "external_items",
     "recovery", "archiver_error", "pid", "exit_code", "column", "damage", "requisites",
+    "events",
 }  # fmt: skip
 
 
@@ -49,6 +50,16 @@ def test_json_has_every_key_and_plain_values() -> None:
     ]  # fmt: skip
     assert type(data["exit_code"]) is int and data["exit_code"] == 1
     assert json.loads(json.dumps(data)) == data
+
+
+def test_events_are_counted_by_kind_and_old_summaries_read_as_none() -> None:
+    summary = _summary()
+    summary.events = {"edited": 2, "removed": 1}
+    data = json.loads(json.dumps(summary.to_json()))
+    assert data["events"] == {"edited": 2, "removed": 1}
+    assert RunSummary.from_json(data).events == {"edited": 2, "removed": 1}
+    del data["events"]  # a summary written before events existed
+    assert RunSummary.from_json(data).events == {}
 
 
 def test_json_round_trip() -> None:

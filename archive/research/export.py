@@ -105,6 +105,8 @@ _COLUMNS: list[Column] = [
     Column("fetched_at", "utc_timestamp", lambda r: _utc(r.record.get("fetched_at")), "UTC"),
     Column("first_seen", "utc_timestamp", lambda r: _utc(r.first_seen), "first archived"),
     Column("last_seen", "utc_timestamp", lambda r: _utc(r.last_seen), "last seen"),
+    Column("status", "str", lambda r: r.status, "listed, unlisted or removed"),
+    Column("status_since", "utc_timestamp", lambda r: _utc(r.status_since), "UTC, when it took it"),
 ]
 
 COLUMNS: dict[str, Column] = {column.name: column for column in _COLUMNS}

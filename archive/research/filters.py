@@ -172,6 +172,9 @@ class ArticleRow:
     first_seen: str
     last_seen: str
     record: dict[str, Any]
+    #: listed, unlisted or removed (see `uir-news changes`), and since when (UTC).
+    status: str = "listed"
+    status_since: str | None = None
 
 
 def iter_articles(
@@ -186,7 +189,14 @@ def iter_articles(
     Streams from a cursor in batches, so memory does not grow with the archive.
     """
     select = Select(
-        columns=("a.id", "a.first_seen", "a.last_seen", "v.record_json"),
+        columns=(
+            "a.id",
+            "a.first_seen",
+            "a.last_seen",
+            "v.record_json",
+            "a.status",
+            "a.status_since",
+        ),
         filters=filters or Filters(),
         match=match,
         joins=("JOIN versions v ON v.id = a.current_version_id",),
@@ -197,9 +207,14 @@ def iter_articles(
         rows = cursor.fetchmany(batch_size)
         if not rows:
             return
-        for article_id, first_seen, last_seen, text in rows:
+        for article_id, first_seen, last_seen, text, status, status_since in rows:
             yield ArticleRow(
-                int(article_id), str(first_seen), str(last_seen), upgrade(json.loads(text))
+                int(article_id),
+                str(first_seen),
+                str(last_seen),
+                upgrade(json.loads(text)),
+                str(status or "listed"),
+                status_since,
             )
 
 

@@ -50,6 +50,28 @@ JOIN versions v ON v.id = a.current_version_id
 ORDER BY hits.score, a.published_at DESC"""
 
 
+#: The ``changes`` view of the catalog: every event with its article, faceted by kind,
+#: column and site in Datasette (``/catalog/changes``).
+CHANGES_VIEW: dict[str, Any] = {
+    "description": "Every event with its article, newest first; `uir-news changes` lists "
+    "them with diffs, `export --format atom` makes a feed of them.",
+    "columns": {
+        "event_id": "events.id",
+        "seen_at": "UTC time the crawl saw it",
+        "kind": "new, edited, removed, unlisted or restored",
+        "article_id": "articles.id",
+        "url": "the article's URL",
+        "title": "its current title",
+        "site": "its site",
+        "column_name": "its column",
+        "status": "its status now: listed, unlisted or removed",
+        "run_id": "the run that saw the event",
+        "from_version_id": "versions.id before the event",
+        "to_version_id": "versions.id after it",
+        "detail_json": "JSON: changed fields of an edit, or how a removal was seen",
+    },
+}
+
 #: Every table of the catalog and its columns, as docs/catalog.md describes them.
 TABLES: dict[str, dict[str, Any]] = {
     "meta": {
@@ -275,8 +297,23 @@ def metadata(db_name: str = "catalog", archive: Path | None = None) -> dict[str,
         "databases": {
             db_name: {
                 "tables": {
-                    name: {"description": info["description"], "columns": info["columns"]}
-                    for name, info in TABLES.items()
+                    **{
+                        name: {"description": info["description"], "columns": info["columns"]}
+                        for name, info in TABLES.items()
+                    },
+                    "events": {
+                        "description": TABLES["events"]["description"],
+                        "columns": TABLES["events"]["columns"],
+                        "facets": ["kind"],
+                        "sort_desc": "seen_at",
+                    },
+                    "changes": {
+                        "title": "Changes: edits, take-downs and returns",
+                        "description": CHANGES_VIEW["description"],
+                        "columns": CHANGES_VIEW["columns"],
+                        "facets": ["kind", "column_name", "site"],
+                        "sort_desc": "seen_at",
+                    },
                 },
                 "queries": {
                     "search": {

@@ -27,6 +27,8 @@ derived from them and can always be rebuilt (:func:`rebuild`). Tables:
     ``run_id``, the versions before and after, and ``detail_json``.
 ``runs``
     one row per crawl run, with its JSON summary.
+``changes`` (a view)
+    each event with its article's URL, title, site, column and status.
 ``meta``
     key/value facts about the archive (``schema_version``, ``walk_complete``).
 
@@ -141,6 +143,10 @@ CREATE INDEX IF NOT EXISTS articles_site_column ON articles(site, column_name);
 CREATE INDEX IF NOT EXISTS articles_checked ON articles(last_checked);
 CREATE INDEX IF NOT EXISTS events_seen ON events(seen_at);
 CREATE INDEX IF NOT EXISTS events_article ON events(article_id, seen_at);
+CREATE VIEW IF NOT EXISTS changes AS
+SELECT e.id AS event_id, e.seen_at, e.kind, e.article_id, a.url, a.title, a.site,
+       a.column_name, a.status, e.run_id, e.from_version_id, e.to_version_id, e.detail_json
+FROM events e JOIN articles a ON a.id = e.article_id;
 """
 
 
@@ -272,6 +278,8 @@ class PutResult:
     version_id: int
     new_article: bool
     new_version: bool
+    #: Kinds of the events the store wrote (see archive.storage.events).
+    events: tuple[str, ...] = ()
 
 
 def writable(path: Path) -> bool:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from archive.storage import catalog
+from archive.storage import catalog, events
 from archive.storage.layout import ArchiveLayout
 from archive.storage.record_store import JsonRecordStore, record_files
 from archive.storage.records import validation_errors
@@ -221,6 +221,7 @@ def rebuild(
         tmp_path.with_name(tmp_path.name + "-shm"),
     ):
         stale.unlink(missing_ok=True)
+    kept = _kept_events(layout.catalog_path)
     conn = catalog.connect(tmp_path)
     report = RebuildReport()
     counts = report.counts
@@ -294,6 +295,12 @@ def rebuild(
             for summary_path in sorted(layout.runs_dir.glob("*.json")):
                 _add_run(conn, summary_path, counts)
             conn.execute("DELETE FROM failures WHERE url IN (SELECT url FROM articles)")
+            # Events: carried over from the old catalog (they hold what only a
+            # run saw, such as the listing), else re-derived from the files.
+            if kept is not None:
+                counts["events"] = events.carry_over(conn, *kept)
+            else:
+                counts["events"] = events.rederive(conn)
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         conn.close()
@@ -303,6 +310,27 @@ def rebuild(
     for item in report.damage:
         logger.warning("Damaged WARC %s (left as it is; every readable record kept)", item)
     return report
+
+
+def _kept_events(
+    path: Path,
+) -> tuple[list[events.KeptEvent], list[events.KeptStatus]] | None:
+    """The events and statuses of the catalog being replaced, or None when it cannot be read."""
+    if not path.is_file() or catalog.check(path) is not None:
+        return None
+    try:
+        conn = catalog.connect(path, readonly=True)
+    except (sqlite3.Error, catalog.CatalogVersionError):
+        return None
+    try:
+        if catalog.catalog_version(conn) != catalog.CATALOG_SCHEMA_VERSION:
+            return None  # no events table before version 2
+        return events.read_kept(conn)
+    except sqlite3.Error as exc:
+        logger.warning("Could not read the events of %s (%s); re-deriving them", path, exc)
+        return None
+    finally:
+        conn.close()
 
 
 def _rederive(

@@ -21,6 +21,7 @@ WARCs and JSON files already hold; the next run rebuilds them.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import sqlite3
 import time
@@ -29,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from archive.storage import catalog
+from archive.storage import catalog, events
 from archive.storage.layout import ArchiveLayout
 from archive.storage.record_store import JsonRecordStore, StoredVersion
 from archive.storage.warc import HttpExchange, RotatingWarcWriter, WrittenExchange
@@ -59,6 +60,8 @@ class ArticleState:
     url: str
     published_at: str | None
     last_checked: str
+    #: listed, unlisted or removed (see archive.storage.events).
+    status: str = "listed"
 
 
 def archive_exchange(
@@ -112,11 +115,28 @@ class ArchiveReader:
 
     def article_state(self, url: str) -> ArticleState | None:
         row = self.conn.execute(
-            "SELECT url, published_at, last_checked FROM articles WHERE url = ?", (url,)
+            "SELECT url, published_at, last_checked, status FROM articles WHERE url = ?", (url,)
         ).fetchone()
         if row is None:
             return None
-        return ArticleState(str(row["url"]), row["published_at"], str(row["last_checked"]))
+        return ArticleState(
+            str(row["url"]), row["published_at"], str(row["last_checked"]), str(row["status"])
+        )
+
+    def least_recently_checked(self, checked_before: str) -> Iterator[str]:
+        """Article URLs last checked before ``checked_before``, the longest unchecked first."""
+        for (url,) in self.conn.execute(
+            "SELECT url FROM articles WHERE last_checked < ? ORDER BY last_checked, id",
+            (checked_before,),
+        ):
+            yield str(url)
+
+    def listed_articles(self) -> Iterator[tuple[str, int | None]]:
+        """(URL, VSB column id) of every article whose status is ``listed``."""
+        for url, column_id in self.conn.execute(
+            "SELECT url, column_id FROM articles WHERE status = 'listed' ORDER BY id"
+        ):
+            yield str(url), None if column_id is None else int(column_id)
 
     def previous_capture(self, url: str) -> PreviousCapture | None:
         row = catalog.latest_capture(self.conn, url)
@@ -202,15 +222,26 @@ class ArchiveSession(ArchiveReader):
             catalog.add_capture(self.conn, capture)
 
     def store_record(
-        self, record: Mapping[str, Any], *, record_json: str | None = None
+        self,
+        record: Mapping[str, Any],
+        *,
+        record_json: str | None = None,
+        run_id: str | None = None,
+        listed: bool | None = None,
     ) -> tuple[StoredVersion, catalog.PutResult]:
         """Write the record's JSON (atomic), then its catalog rows (one transaction).
 
         ``record_json`` is the record's compact JSON when the caller has it.
+        The article's events (:mod:`archive.storage.events`) are written in
+        the same transaction as its version; their kinds are in the result's
+        ``events``. ``listed``: whether the run saw the article on a
+        listing page (True), walked the whole listing without it (False), or
+        cannot tell (None).
         """
         stored = self.store.put(record)
         relative = str(stored.path.relative_to(self.layout.records_dir))
         with self._catalog_write():
+            before = events.article_before(self.conn, str(record["url"]))
             result = catalog.put_record(
                 self.conn,
                 record,
@@ -218,6 +249,10 @@ class ArchiveSession(ArchiveReader):
                 digest=stored.content_hash,
                 record_json=record_json,
             )
+            kinds = events.after_store(
+                self.conn, before, result, record, run_id=run_id, listed=listed
+            )
+            result = dataclasses.replace(result, events=tuple(kinds))
             catalog.clear_failure(self.conn, str(record["url"]))
             if self.indexer is not None:
                 self.indexer(self.conn, result.article_id, record)
@@ -227,9 +262,33 @@ class ArchiveSession(ArchiveReader):
         with self._catalog_write():
             catalog.record_failure(self.conn, url, reason, detail, when)
 
-    def mark_unchanged(self, url: str, when: str) -> None:
+    def mark_unchanged(
+        self, url: str, when: str, *, run_id: str | None = None, listed: bool | None = None
+    ) -> str | None:
+        """An archived article answered unchanged; the kind of event that made, if any."""
         with self._catalog_write():
-            catalog.mark_checked(self.conn, url, when)
+            return events.note_answered(self.conn, url, when, run_id=run_id, listed=listed)
+
+    def mark_listed(
+        self, urls: Iterable[str], when: str, *, run_id: str | None = None
+    ) -> list[str]:
+        """Archived articles seen on a listing page at ``when``; the kinds of events made."""
+        with self._catalog_write():
+            kinds = [events.note_listed(self.conn, url, when, run_id=run_id) for url in urls]
+        return [kind for kind in kinds if kind]
+
+    def mark_gone(
+        self,
+        url: str,
+        when: str,
+        *,
+        how: str,
+        location: str | None = None,
+        run_id: str | None = None,
+    ) -> str | None:
+        """An archived article answered 404/410 or redirected away: ``removed``, or None."""
+        with self._catalog_write():
+            return events.note_gone(self.conn, url, when, run_id=run_id, how=how, location=location)
 
     def close(self) -> None:
         """Commit what is batched and close the catalog."""

@@ -40,6 +40,8 @@ from crawler.archiver.protocol import (
     Capture,
     Close,
     Failed,
+    Gone,
+    Listed,
     Message,
     Open,
     Parsed,
@@ -97,7 +99,7 @@ class ArchiverClient:
         self.on_failure: Callable[[], None] = lambda: None
 
     @classmethod
-    def start(cls, config: ArchiverConfig) -> ArchiverClient:
+    def start(cls, config: ArchiverConfig, run_id: str = "") -> ArchiverClient:
         """Open the WARC writer and the catalog, then start ``python -m crawler.archiver``."""
         layout = ArchiveLayout(config.archive_dir)
         layout.create()
@@ -125,7 +127,7 @@ class ArchiverClient:
             with contextlib.suppress(OSError):
                 fcntl.fcntl(process.stdin.fileno(), set_pipe_size, _PIPE_BYTES)
         client = cls(writer, reader, process, backlog_bytes=config.backlog_bytes)
-        client.send(Open(config.archive_dir, config.max_record_bytes, config.log_level))
+        client.send(Open(config.archive_dir, config.max_record_bytes, config.log_level, run_id))
         return client
 
     def send(self, message: Message) -> None:
@@ -171,8 +173,17 @@ class ArchiverClient:
             return False  # cannot tell: send the page; a full pipe still holds the crawl back
         return unread[0] > self.backlog_bytes
 
-    def mark_unchanged(self, url: str, when: str) -> None:
-        self.send(Unchanged(url, when))
+    def mark_unchanged(self, url: str, when: str, listed: bool | None = None) -> None:
+        self.send(Unchanged(url, when, listed))
+
+    def mark_listed(self, urls: list[str], when: str) -> None:
+        """Archived articles seen on a listing page (one message per page)."""
+        if urls:
+            self.send(Listed(tuple(urls), when))
+
+    def mark_gone(self, url: str, when: str, how: str, location: str | None = None) -> None:
+        """An archived article was taken down (404, 410, redirect away): a ``removed`` event."""
+        self.send(Gone(url, when, how, location))
 
     def record_failure(self, url: str, reason: str, detail: str, when: str) -> None:
         self.send(Failed(url, reason, detail, when))

@@ -38,6 +38,9 @@ class ArticlePage:
     listing: ListingItem | None = None
     page_url: str | None = None
     view_count: int | None = None
+    #: Whether the run saw it on a listing page (True), walked the whole
+    #: listing without it (False), or cannot tell (None: a re-check, a retry).
+    listed: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class ParsedPage:
     record: ArticleRecord | None
     reason: str = ""
     detail: str = ""
+    listed: bool | None = None
 
 
 def parse_page(page: ArticlePage) -> ParsedPage:
@@ -60,16 +64,18 @@ def parse_page(page: ArticlePage) -> ParsedPage:
     try:
         article = parse_article(page.body, page.url)
     except NotAnArticle as exc:
-        return ParsedPage(page.url, None, exc.reason)
+        return ParsedPage(page.url, None, exc.reason, listed=page.listed)
     except Exception as exc:
         logger.exception("Could not parse %s", page.url)
-        return ParsedPage(page.url, None, "parse_error", f"{type(exc).__name__}: {exc}")
+        return ParsedPage(
+            page.url, None, "parse_error", f"{type(exc).__name__}: {exc}", listed=page.listed
+        )
     record = ArticleRecord(**article, listing=None, fetched_at=page.fetched_at, warc=page.warc)
     if page.listing is not None and page.page_url is not None:
         record = merge_listing(record, page.listing, page.page_url)
     if page.view_count is not None:
         record["view_count"] = page.view_count
-    return ParsedPage(page.url, record)
+    return ParsedPage(page.url, record, listed=page.listed)
 
 
 _ARTICLE_PATH = re.compile(r"/info/\d+/\d+\.htm$")

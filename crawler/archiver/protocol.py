@@ -2,9 +2,10 @@
 
 The crawl process writes messages to the archiver's standard input, in order:
 :class:`Open` first, then any number of :class:`Capture`, :class:`Article`,
-:class:`Parsed`, :class:`Unchanged` and :class:`Failed`, and :class:`Close`
-last, which the archiver answers with one :class:`ArchiverResult` on its
-standard output. Each message is a frozen dataclass, one class per kind.
+:class:`Parsed`, :class:`Unchanged`, :class:`Listed`, :class:`Gone` and
+:class:`Failed`, and :class:`Close` last, which the archiver answers with one
+:class:`ArchiverResult` on its standard output. Each message is a frozen
+dataclass, one class per kind.
 
 Framing: an 8-byte big-endian length, then that many bytes of pickle. Pickles
 name classes by module, so everything sent is defined in an importable module
@@ -40,6 +41,8 @@ class Open:
     archive_dir: Path
     max_record_bytes: int
     log_level: str
+    #: The run's id, written with each event the archiver records.
+    run_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -65,10 +68,37 @@ class Parsed:
 
 @dataclass(frozen=True)
 class Unchanged:
-    """A re-checked article came back unchanged (a revisit) at ``when``."""
+    """A re-checked article came back unchanged (a revisit) at ``when``.
+
+    ``listed``: whether this run saw it on a listing page (True), walked the
+    whole listing without it (False), or cannot tell (None).
+    """
 
     url: str
     when: str
+    listed: bool | None = None
+
+
+@dataclass(frozen=True)
+class Listed:
+    """Archived articles seen on a listing page at ``when`` (an unlisted one is restored)."""
+
+    urls: tuple[str, ...]
+    when: str
+
+
+@dataclass(frozen=True)
+class Gone:
+    """An archived article answered 404 or 410, or redirected away: it was taken down.
+
+    ``how`` is ``http_404``, ``http_410`` or ``redirect`` (to ``location``).
+    Not a failure: the archiver notes a ``removed`` event, nothing is retried.
+    """
+
+    url: str
+    when: str
+    how: str
+    location: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,7 +116,7 @@ class Close:
     """Finish what is queued, commit, answer with an :class:`ArchiverResult`, and exit."""
 
 
-Message = Open | Capture | Article | Parsed | Unchanged | Failed | Close
+Message = Open | Capture | Article | Parsed | Unchanged | Listed | Gone | Failed | Close
 
 
 @dataclass

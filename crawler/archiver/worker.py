@@ -23,6 +23,7 @@ import sqlite3
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterable
 from functools import singledispatchmethod
 from typing import IO
 
@@ -37,6 +38,8 @@ from crawler.archiver.protocol import (
     Capture,
     Close,
     Failed,
+    Gone,
+    Listed,
     Open,
     Parsed,
     Unchanged,
@@ -60,9 +63,10 @@ class ArticleArchiver:
     It counts what it stores with the same stat names the run summary reads.
     """
 
-    def __init__(self, session: ArchiveSession, max_record_bytes: int) -> None:
+    def __init__(self, session: ArchiveSession, max_record_bytes: int, run_id: str = "") -> None:
         self.session = session
         self.max_record_bytes = max_record_bytes
+        self.run_id = run_id
         self.stats: Counter[str] = Counter()
         self.problems: list[Problem] = []
 
@@ -84,7 +88,25 @@ class ArticleArchiver:
 
     @handle.register
     def _(self, message: Unchanged) -> None:
-        self.session.mark_unchanged(message.url, message.when)
+        kind = self.session.mark_unchanged(
+            message.url, message.when, run_id=self.run_id, listed=message.listed
+        )
+        self.count_events([kind] if kind else [])
+
+    @handle.register
+    def _(self, message: Listed) -> None:
+        self.count_events(self.session.mark_listed(message.urls, message.when, run_id=self.run_id))
+
+    @handle.register
+    def _(self, message: Gone) -> None:
+        kind = self.session.mark_gone(
+            message.url,
+            message.when,
+            how=message.how,
+            location=message.location,
+            run_id=self.run_id,
+        )
+        self.count_events([kind] if kind else [])
 
     @handle.register
     def _(self, message: Failed) -> None:
@@ -96,13 +118,13 @@ class ArticleArchiver:
             if outcome.record is None:
                 self.report(outcome.url, outcome.reason, outcome.detail)
             else:
-                self.store(outcome.url, outcome.record)
+                self.store(outcome.url, outcome.record, listed=outcome.listed)
         except (OSError, sqlite3.Error) as exc:
             # The disk or the catalog refused this record: report it and go
             # on; the next run tries the article again.
             self.report(outcome.url, "store_error", str(exc))
 
-    def store(self, url: str, record: ArticleRecord) -> None:
+    def store(self, url: str, record: ArticleRecord, *, listed: bool | None = None) -> None:
         # A record that does not fit the schema is a wrong research result:
         # it is reported, never stored.
         errors = validation_errors(record)
@@ -114,7 +136,10 @@ class ArticleArchiver:
         if size > self.max_record_bytes:
             self.reject(url, "record_too_large", f"{size} bytes > {self.max_record_bytes}")
             return
-        _, result = self.session.store_record(record, record_json=record_json)
+        _, result = self.session.store_record(
+            record, record_json=record_json, run_id=self.run_id, listed=listed
+        )
+        self.count_events(result.events)
         outcome = "written" if result.new_version else "unchanged"
         self.stats[f"archive/records_{outcome}"] += 1
         if result.new_version and not result.new_article:
@@ -122,6 +147,11 @@ class ArticleArchiver:
         self.stats["extract/records"] += 1
         for name in present_fields(record):
             self.stats[f"extract/field_present/{name}"] += 1
+
+    def count_events(self, kinds: Iterable[str]) -> None:
+        """Count events by kind (``events/{kind}``), as the run summary reads them."""
+        for kind in kinds:
+            self.stats[f"events/{kind}"] += 1
 
     def reject(self, url: str, reason: str, detail: str) -> None:
         self.stats[f"archive/records_{reason}"] += 1
@@ -202,4 +232,5 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
     )
     tune_gc()
-    return serve(ArticleArchiver(open_session(opened), opened.max_record_bytes), inbox, outbox)
+    archiver = ArticleArchiver(open_session(opened), opened.max_record_bytes, opened.run_id)
+    return serve(archiver, inbox, outbox)

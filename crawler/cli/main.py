@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from archive.research.output import OutputRefused
 from archive.storage.layout import ArchiveLayout, archive_dir, default_archive_dir
 from crawler import settings as crawl_settings
+from crawler.cli.changes import add_commands as add_changes_commands
 from crawler.cli.errors import UsageError, failure_code, log_traceback
 from crawler.cli.maintenance import add_commands as add_maintenance_commands
 from crawler.cli.options import add_archive_argument
@@ -51,15 +52,19 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     from archive.storage.lock import LockHeld
     from crawler.run import CrawlOptions, run_crawl
 
-    for name in ("recent_days", "recheck_hours", "overlap"):
+    for name in ("recent_days", "recheck_hours", "overlap", "recheck_budget"):
         if getattr(args, name) is not None and getattr(args, name) < 0:
-            raise UsageError("--recent-days, --recheck-hours and --overlap must not be negative")
+            raise UsageError(
+                "--recent-days, --recheck-hours, --recheck-budget and --overlap "
+                "must not be negative"
+            )
     if args.timeout is not None and args.timeout <= 0:
         raise UsageError("--timeout must be positive")
     given = {
         "UIR_NEWS_FULL_WALK": args.full,
         "UIR_NEWS_RECENT_DAYS": args.recent_days,
         "UIR_NEWS_RECHECK_HOURS": args.recheck_hours,
+        "UIR_NEWS_RECHECK_BUDGET": args.recheck_budget,
         "UIR_NEWS_OVERLAP_PAGES": args.overlap,
         "UIR_NEWS_FETCH_VIEW_COUNT": args.view_counts,
         "UIR_NEWS_REQUISITES": args.requisites,
@@ -130,6 +135,7 @@ def format_summary(summary: RunSummary) -> str:
         f"  articles        {articles.seen} seen: {articles.new_versions} new versions "
         f"({articles.edited} of them edits), {articles.unchanged} unchanged, "
         f"{articles.invalid} invalid",
+        f"  events          {format_event_counts(summary.events)}",
         f"  requisites      {summary.requisites.requested} requested: "
         f"{summary.requisites.fetched} fetched ({summary.requisites.bytes:,} bytes), "
         f"{summary.requisites.unchanged} unchanged, {summary.requisites.failed} failed, "
@@ -162,6 +168,13 @@ def format_summary(summary: RunSummary) -> str:
     if len(failures) > len(shown):
         lines.append(f"    ... {len(failures) - len(shown)} more in runs/{summary.run_id}.json")
     return "\n".join(lines)
+
+
+def format_event_counts(counts: dict[str, int]) -> str:
+    """``2 new, 1 edited, 0 removed...``: every kind, in a fixed order (`uir-news changes`)."""
+    from archive.storage.catalog import EVENT_KINDS
+
+    return ", ".join(f"{counts.get(kind, 0)} {kind}" for kind in EVENT_KINDS)
 
 
 def _tried(problem: Problem) -> str:
@@ -317,7 +330,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--full",
         action="store_true",
         default=None,
-        help="walk every listing page, not just the new ones",
+        help="walk every listing page, not just the new ones, re-check every archived "
+        "article, and tell the ones no longer listed (unlisted or removed)",
     )
     crawl.add_argument(
         "--recent-days",
@@ -330,6 +344,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         help="re-check a recent article at most this often "
         f"(default {crawl_settings.UIR_NEWS_RECHECK_HOURS:g})",
+    )
+    crawl.add_argument(
+        "--recheck-budget",
+        type=int,
+        metavar="N",
+        help="also re-check N older articles per run, those checked longest ago first; "
+        "every article is seen again within ceil(articles / N) runs "
+        f"(default {crawl_settings.UIR_NEWS_RECHECK_BUDGET}, 0: off)",
     )
     crawl.add_argument(
         "--overlap",
@@ -376,6 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_maintenance_commands(sub)
     add_status_commands(sub)
     add_research_commands(sub)
+    add_changes_commands(sub)
 
     demo = sub.add_parser(
         "demo",

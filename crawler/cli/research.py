@@ -22,6 +22,7 @@ from typing import IO, Any
 
 from archive.replay.wacz import WaczExportError
 from archive.replay.wacz import export_wacz as build_wacz
+from archive.research.changes import DEFAULT_BASE_URL, query_events, write_atom
 from archive.research.export import (
     COLUMNS,
     FORMATS,
@@ -240,12 +241,13 @@ def cmd_show(args: argparse.Namespace) -> int:
         if article_id is None:
             raise UsageError(f"no article {args.article!r} in the catalog (URL or id)")
         row = conn.execute(
-            "SELECT url, first_seen, last_seen, last_checked, current_version_id "
-            "FROM articles WHERE id = ?",
+            "SELECT url, first_seen, last_seen, last_checked, current_version_id, status, "
+            "status_since FROM articles WHERE id = ?",
             (article_id,),
         ).fetchone()
         versions = article_versions(conn, article_id)
         captures = article_captures(conn, str(row["url"]))
+        events = query_events(conn, article_id=article_id, oldest_first=True)
         current = next((v for v in versions if v.version_id == row["current_version_id"]), None)
         if current is None:
             raise UsageError(f"article {article_id} has no current version")
@@ -277,6 +279,9 @@ def cmd_show(args: argparse.Namespace) -> int:
                 "record": current.record,
                 "first_seen": row["first_seen"],
                 "last_seen": row["last_seen"],
+                "status": row["status"],
+                "status_since": row["status_since"],
+                "events": [event.to_json() for event in events],
                 "versions": [
                     {"id": v.version_id, "fetched_at": v.fetched_at, "hash": v.content_hash}
                     for v in versions
@@ -305,6 +310,9 @@ def cmd_show(args: argparse.Namespace) -> int:
             print(f"      changed: {', '.join(fields) or '(nothing but fetch details)'}", file=out)
             for line in diff:
                 print(f"      {line}", file=out)
+    print(f"\nevents ({len(events)}):", file=out)
+    for event in events:
+        print(f"   {event.seen_at}  {event.kind:<8}  {event.summary()}", file=out)
     print(f"\ncaptures ({len(captures)}):", file=out)
     for capture in captures:
         print(
@@ -355,6 +363,8 @@ def _print_article(
         print(f"  {key:<13} {record.get(key) if record.get(key) is not None else '-'}", file=out)
     print(f"  {'first_seen':<13} {row['first_seen']}", file=out)
     print(f"  {'last_seen':<13} {row['last_seen']}", file=out)
+    since = f" since {row['status_since']}" if row.get("status_since") else ""
+    print(f"  {'status':<13} {row.get('status') or 'listed'}{since}", file=out)
     for role, names in (record.get("reviewers") or {}).items():
         print(f"  {role:<19} {'、'.join(names) or '-'}", file=out)
     for role, names in (record.get("credits") or {}).items():
@@ -437,7 +447,29 @@ def cmd_export_wacz(args: argparse.Namespace) -> int:
 
 
 #: The format a file name implies, for `export -o FILE` without --format.
-_FORMAT_OF_SUFFIX = {".csv": "csv", ".jsonl": "jsonl", ".parquet": "parquet", ".wacz": "wacz"}
+_FORMAT_OF_SUFFIX = {
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".parquet": "parquet",
+    ".wacz": "wacz",
+    ".atom": "atom",
+    ".xml": "atom",
+}
+
+
+def cmd_export_atom(args: argparse.Namespace) -> int:
+    """Every event as an Atom 1.0 feed, newest first, linking the archived copies."""
+    layout = catalogued_archive(args)
+    output = output_path(args.output, archive=layout.root)
+    conn = catalog.connect(layout.catalog_path)
+    try:
+        with atomic_output(output, archive=layout.root) as out:
+            count = write_atom(conn, query_events(conn), out, base_url=args.base_url)
+    finally:
+        conn.close()
+    if output is not None:
+        print(f"wrote {count} events to {output}", file=sys.stderr)
+    return 0
 
 
 def export_format(requested: str | None, output: str | None) -> str:
@@ -467,6 +499,14 @@ def cmd_export(args: argparse.Namespace) -> int:
                 "it cannot be filtered; drop the filter or export csv/jsonl/parquet"
             )
         return cmd_export_wacz(args)
+    if args.format == "atom":
+        given = [flag for flag, value in _filter_flags(args) if value]
+        if given or args.columns or args.query:
+            raise UsageError(
+                "an Atom feed holds every event of the archive (`uir-news changes` filters "
+                "them); drop --columns, --query and the filters"
+            )
+        return cmd_export_atom(args)
 
     filters = _filters(args)
     try:
@@ -573,16 +613,24 @@ def add_commands(sub: Any) -> None:
 
     export = sub.add_parser(
         "export",
-        help="export one current record per article (csv, jsonl, parquet) or a WACZ",
+        help="export one current record per article (csv, jsonl, parquet), a WACZ, "
+        "or an Atom feed of the events",
         description=f"Columns: {', '.join(COLUMNS)}. Default: all but body_html "
         "(jsonl without --columns: the full records).",
     )
     add_archive_argument(export)
     export.add_argument(
         "--format",
-        choices=(*FORMATS, "wacz"),
+        choices=(*FORMATS, "wacz", "atom"),
         default=None,
-        help="default: from the -o file's extension (.csv, .jsonl, .parquet, .wacz), else jsonl",
+        help="default: from the -o file's extension (.csv, .jsonl, .parquet, .wacz; "
+        ".atom or .xml: an Atom feed of the events), else jsonl",
+    )
+    export.add_argument(
+        "--base-url",
+        default=DEFAULT_BASE_URL,
+        help="atom: where `uir-news serve` runs, the base of each entry's link to the "
+        f"archived copy (default: {DEFAULT_BASE_URL})",
     )
     export.add_argument("-o", "--output", help="output file (default or '-': standard output)")
     export.add_argument("--columns", help="comma-separated columns, e.g. url,title,published_date")

@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from archive.research.changes import event_counts
+from archive.storage import catalog
 from archive.storage.layout import ArchiveLayout
 from archive.storage.lock import held_by
 from crawler import settings as crawl_settings
@@ -40,6 +42,8 @@ class RunLine:
     new_versions: int
     edited: int
     failures: int
+    #: Events the run saw, by kind (empty for runs before events existed).
+    events: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -54,6 +58,9 @@ class Status:
     disk_bytes: dict[str, int] = field(default_factory=dict)
     last_verify: dict[str, Any] | None = None
     catalog_error: str | None = None
+    #: Events in the archive by kind, and articles by status (listed, unlisted, removed).
+    events: dict[str, int] = field(default_factory=dict)
+    statuses: dict[str, int] = field(default_factory=dict)
 
 
 def _outcome(code: int | None) -> str:
@@ -85,6 +92,7 @@ def _recent_runs(layout: ArchiveLayout, count: int) -> list[RunLine]:
                 new_versions=int(articles.get("new_versions", 0)),
                 edited=int(articles.get("edited", 0)),
                 failures=int(data.get("failures", 0)),
+                events={str(k): int(v) for k, v in (data.get("events") or {}).items()},
             )
         )
     return lines
@@ -137,6 +145,10 @@ def _read_catalog(layout: ArchiveLayout, status: Status) -> None:
         status.retry_given_up = conn.execute(
             f"SELECT count(*) FROM failures WHERE attempts >= ? AND {missing}", (max_attempts,)
         ).fetchone()[0]
+        status.events = event_counts(conn)
+        status.statuses = {kind: 0 for kind in catalog.ARTICLE_STATUSES}
+        for name, count in conn.execute("SELECT status, count(*) FROM articles GROUP BY status"):
+            status.statuses[str(name)] = int(count)
         row = conn.execute("SELECT value FROM meta WHERE key = ?", (LAST_VERIFY_KEY,)).fetchone()
         if row is not None:
             with contextlib.suppress(ValueError):
@@ -169,7 +181,16 @@ def format_status(status: Status) -> str:
     if status.catalog_error:
         lines.append(f"catalog  CANNOT READ: {status.catalog_error}")
     else:
-        lines.append(f"articles {status.articles} ({status.versions} versions)")
+        lines.append(
+            f"articles {status.articles} ({status.versions} versions; "
+            + ", ".join(f"{n} {name}" for name, n in status.statuses.items())
+            + ")"
+        )
+        lines.append(
+            "events   "
+            + ", ".join(f"{n} {kind}" for kind, n in status.events.items())
+            + " (`uir-news changes`)"
+        )
         lines.append(
             f"retries  {status.retry_pending} pending (tried again next run), "
             f"{status.retry_given_up} given up"
@@ -193,6 +214,7 @@ def format_status(status: Status) -> str:
             f"  {run.started_at or '?':<25} {duration:>8}  exit {run.exit_code!s:<4} "
             f"{run.outcome:<13} {run.new_versions} new versions ({run.edited} edits), "
             f"{run.failures} failures"
+            + "".join(f", {n} {kind}" for kind, n in run.events.items() if kind != "new" and n)
         )
     return "\n".join(lines)
 

@@ -34,7 +34,19 @@ What to fetch (the catalog is asked through the run's read-only reader):
   run with nothing new costs robots.txt plus two listing pages;
 * archived articles published within ``UIR_NEWS_RECENT_DAYS`` are re-checked
   with conditional requests at most every ``UIR_NEWS_RECHECK_HOURS``; an
-  unchanged answer becomes a WARC revisit, an edit becomes a new version.
+  unchanged answer becomes a WARC revisit, an edit becomes a new version;
+* besides, ``UIR_NEWS_RECHECK_BUDGET`` older articles are re-checked per run,
+  those checked longest ago first (:meth:`GxywSpider._budget_rechecks`), so
+  every article is seen again within a known number of runs;
+* ``UIR_NEWS_FULL_WALK`` (``--full``) re-checks every listed article, and
+  once the whole listing has been read (:meth:`GxywSpider.spider_idle`) asks
+  for each archived article of the column it no longer lists, to tell
+  ``unlisted`` (still served) from ``removed`` (404, 410, a redirect away).
+
+Take-downs: an archived article answering 404 or 410 (or, when asked
+without following redirects, redirecting away) is reported to the archiver
+as gone (:meth:`GxywSpider._taken_down`), which records a ``removed`` event;
+it is not a failure and is not retried.
 
 Page requisites (``UIR_NEWS_REQUISITES``): after an article page arrives new
 or changed, the images, attachments, style sheets (and the images and sheets
@@ -49,6 +61,7 @@ conditionally, and an unchanged answer is a revisit. Other hosts only with
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -56,6 +69,7 @@ from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from scrapy import signals
+from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
 from scrapy.settings import SETTINGS_PRIORITIES
 from twisted.python.failure import Failure
@@ -102,6 +116,11 @@ _REMEMBERED_STATUSES = [301, 302, 303, 307, 308, 404, 410]
 # Candidate pages of the column: a 404 is a rejected candidate, not an error.
 _CANDIDATE_STATUSES = [404, 410]
 
+# Re-checks of articles not seen on this run's listing are asked without
+# following redirects: a redirect away is how some sites take a page down.
+_REDIRECTS = [301, 302, 303, 307, 308]
+_UNLISTED_CHECK_STATUSES = [*_ARTICLE_STATUSES, *_REDIRECTS]
+
 
 class GxywSpider(scrapy.Spider):
     name = "gxyw"
@@ -138,6 +157,11 @@ class GxywSpider(scrapy.Spider):
         self.requested_articles: set[str] = set()
         # Requisite URLs requested in this run: each once, however many pages use it.
         self.requested_requisites: set[str] = set()
+        # Article URLs seen on this run's listing pages, and the VSB column ids
+        # in their paths: after a full walk, what the column no longer lists.
+        self.listed_urls: set[str] = set()
+        self.listed_column_ids: set[int] = set()
+        self.unlisted_checked = False
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> GxywSpider:
@@ -174,6 +198,7 @@ class GxywSpider(scrapy.Spider):
         spider.overlap_pages = settings.getint("UIR_NEWS_OVERLAP_PAGES")
         spider.recent_days = settings.getint("UIR_NEWS_RECENT_DAYS")
         spider.recheck_after = timedelta(hours=settings.getfloat("UIR_NEWS_RECHECK_HOURS"))
+        spider.recheck_budget = settings.getint("UIR_NEWS_RECHECK_BUDGET")
         spider.retry_failed_runs = settings.getint("UIR_NEWS_RETRY_FAILED_RUNS")
         spider.fetch_view_count = settings.getbool("UIR_NEWS_FETCH_VIEW_COUNT")
         spider.fetch_requisites = settings.getbool("UIR_NEWS_REQUISITES")
@@ -181,6 +206,7 @@ class GxywSpider(scrapy.Spider):
         # The spider is built before the extensions: it finds the run's
         # ArchiveRun when the spider opens, as Scrapy documents.
         crawler.signals.connect(spider.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(spider.spider_idle, signal=signals.spider_idle)
         return spider
 
     def spider_opened(self, spider: scrapy.Spider) -> None:
@@ -196,6 +222,7 @@ class GxywSpider(scrapy.Spider):
     overlap_pages: int
     recent_days: int
     recheck_after: timedelta
+    recheck_budget: int
     retry_failed_runs: int
     fetch_view_count: bool
     fetch_requisites: bool
@@ -248,6 +275,8 @@ class GxywSpider(scrapy.Spider):
                     meta=self._article_meta(url),
                     priority=_ARTICLE_PRIORITY,
                 )
+        for request in self._budget_rechecks():
+            yield request
 
     # -- finding the column by name --------------------------------------------
 
@@ -399,6 +428,7 @@ class GxywSpider(scrapy.Spider):
             self.report(response.url, "listing_without_items", article=False)
         host = urlsplit(response.url).hostname
         new_items = known_items = 0
+        seen_known: list[str] = []
         for item in page.items:
             if item.kind != "article" or urlsplit(item.url).hostname != host:
                 # Link-type items (off-site, often WeChat) and content.jsp
@@ -408,8 +438,12 @@ class GxywSpider(scrapy.Spider):
                     {"url": item.url, "kind": item.kind, "title": item.title, "page": response.url}
                 )
                 continue
-            if response.urljoin(item.url) in self.requested_articles:
+            url = response.urljoin(item.url)
+            self._note_listed(url)
+            if url in self.requested_articles:
                 known_items += 1
+                if self.catalog().article_state(url) is not None:
+                    seen_known.append(url)  # asked for by a budget re-check
                 continue
             state = self.catalog().article_state(item.url)
             if state is None and self._failed_for_good(response.urljoin(item.url)):
@@ -420,9 +454,12 @@ class GxywSpider(scrapy.Spider):
                 yield self._article_request(response, item)
             else:
                 known_items += 1
+                seen_known.append(state.url)
                 recheck = self._recheck_request(response, item, state)
                 if recheck is not None:
                     yield recheck
+        # Seen on a listing: an unlisted article is back (a `restored` event).
+        self.run.client.mark_listed(seen_known, response.meta["fetched_at"])
         yield from self._follow_pagination(
             response, page.next_url, page.page_urls, new_items, known_items
         )
@@ -493,30 +530,120 @@ class GxywSpider(scrapy.Spider):
     def _recheck_request(
         self, response: Response, item: ListingItem, state: ArticleState
     ) -> scrapy.Request | None:
-        """A conditional re-fetch of a recent article, or None when not due."""
-        now = datetime.now(UTC)
-        published = _as_date(state.published_at)
-        if published is None or published < (now - timedelta(days=self.recent_days)).date():
-            return None
-        if _as_datetime(state.last_checked) > now - self.recheck_after:
-            return None
-        previous = self.catalog().previous_capture(item.url)
-        headers = {}
-        if previous is not None and previous.etag:
-            headers["If-None-Match"] = previous.etag
-        if previous is not None and previous.last_modified:
-            headers["If-Modified-Since"] = previous.last_modified
+        """A conditional re-fetch of a listed article, or None when not due.
+
+        Due: on ``--full`` always; an article taken down and listed again
+        always (does it answer again?); else a recent one not checked lately.
+        """
+        if not self.full_walk_asked and state.status != "removed":
+            now = datetime.now(UTC)
+            published = _as_date(state.published_at)
+            if published is None or published < (now - timedelta(days=self.recent_days)).date():
+                return None
+            if _as_datetime(state.last_checked) > now - self.recheck_after:
+                return None
         self.crawler.stats.inc_value("crawl/rechecks")
         return response.follow(
             item.url,
             callback=self.parse_article_page,
             errback=self.on_error,
-            headers=headers,
+            headers=self._conditional_headers(item.url),
             cb_kwargs={"listing": item, "page_url": response.url},
-            meta={**self._article_meta(response.urljoin(item.url)), "previous_capture": previous},
+            meta={
+                **self._article_meta(response.urljoin(item.url)),
+                "previous_capture": self.catalog().previous_capture(item.url),
+            },
             priority=_ARTICLE_PRIORITY,
             dont_filter=True,
         )
+
+    def _conditional_headers(self, url: str) -> dict[str, str]:
+        """If-None-Match / If-Modified-Since from the last full response archived for ``url``."""
+        previous = self.catalog().previous_capture(url)
+        headers = {}
+        if previous is not None and previous.etag:
+            headers["If-None-Match"] = previous.etag
+        if previous is not None and previous.last_modified:
+            headers["If-Modified-Since"] = previous.last_modified
+        return headers
+
+    def _unlisted_recheck(self, url: str, listed: bool | None) -> scrapy.Request:
+        """A conditional re-fetch of an article not (yet) seen on this run's listing.
+
+        Redirects are not followed: for an archived article, a redirect away
+        is a take-down. ``listed`` False: a completed walk did not list it.
+        """
+        return scrapy.Request(
+            url,
+            callback=self.parse_article_page,
+            errback=self.on_error,
+            headers=self._conditional_headers(url),
+            meta={
+                **self._article_meta(url),
+                "previous_capture": self.catalog().previous_capture(url),
+                "handle_httpstatus_list": _UNLISTED_CHECK_STATUSES,
+                "dont_redirect": True,
+                "listed": listed,
+            },
+            priority=_ARTICLE_PRIORITY,
+            dont_filter=True,
+        )
+
+    # -- re-checks beyond the listing ------------------------------------------
+
+    def _budget_rechecks(self) -> Iterator[scrapy.Request]:
+        """Up to ``recheck_budget`` archived articles, those checked longest ago first.
+
+        Only articles not checked within ``recheck_after`` (a run soon after
+        another re-checks nothing more), on the crawl's hosts, and not asked
+        for already. ``--full`` re-checks every listed article anyway.
+        """
+        if self.full_walk_asked or self.recheck_budget <= 0:
+            return
+        cutoff = (datetime.now(UTC) - self.recheck_after).isoformat(timespec="seconds")
+        left = self.recheck_budget
+        for url in self.catalog().least_recently_checked(cutoff.replace("+00:00", "Z")):
+            if left <= 0:
+                return
+            if url in self.requested_articles or urlsplit(url).hostname not in self.allowed_domains:
+                continue
+            left -= 1
+            self.crawler.stats.inc_value("crawl/budget_rechecks")
+            yield self._unlisted_recheck(url, listed=None)
+
+    def _note_listed(self, url: str) -> None:
+        self.listed_urls.add(url)
+        if (parts := _ARTICLE_PATH.search(urlsplit(url).path)) is not None:
+            self.listed_column_ids.add(int(parts.group(1)))
+
+    def spider_idle(self, spider: scrapy.Spider) -> None:
+        """After a completed full walk: ask for the column's articles it no longer lists.
+
+        Each answers 200/304 (``unlisted``), or 404/410/a redirect away
+        (``removed``). Only once per run, and only when every listing page
+        was read: a walk cut short would take the unread pages' articles for
+        unlisted ones.
+        """
+        if self.unlisted_checked or not self.full_walk or not self.listed_urls:
+            return
+        self.unlisted_checked = True
+        if self.run.listing_failed or self.crawler.engine is None:
+            return
+        requests = []
+        for url, column_id in self.catalog().listed_articles():
+            if url in self.listed_urls or url in self.requested_articles:
+                continue
+            if urlsplit(url).hostname not in self.allowed_domains:
+                continue
+            if column_id is not None and column_id not in self.listed_column_ids:
+                continue  # another column's article
+            self.crawler.stats.inc_value("crawl/unlisted_checks")
+            requests.append(self._unlisted_recheck(url, listed=False))
+        if not requests:
+            return
+        for request in requests:
+            self.crawler.engine.crawl(request)
+        raise DontCloseSpider
 
     # -- article pages -------------------------------------------------------
 
@@ -529,9 +656,12 @@ class GxywSpider(scrapy.Spider):
         self, response: Response, listing: ListingItem | None = None, page_url: str | None = None
     ) -> list[Any]:
         self.pending_articles.discard(response.meta.get("article_url", response.url))
+        listed = True if listing is not None else response.meta.get("listed")
         if response.meta.get("unchanged"):
             self.crawler.stats.inc_value("crawl/unchanged")
-            self.run.client.mark_unchanged(response.url, response.meta["fetched_at"])
+            self.run.client.mark_unchanged(response.url, response.meta["fetched_at"], listed)
+            return []
+        if response.status != 200 and self._taken_down(response):
             return []
         if response.status != 200:
             # A 200 is classified by the archiver's parse: one parse per page.
@@ -545,6 +675,7 @@ class GxywSpider(scrapy.Spider):
             body=response.body,
             listing=listing,
             page_url=page_url if listing is not None else None,
+            listed=listed,
         )
         requisites = self._requisite_requests(response) if self.fetch_requisites else []
         counter = view_count_url(response.body, response.url) if self.fetch_view_count else None
@@ -562,6 +693,28 @@ class GxywSpider(scrapy.Spider):
                 dont_filter=True,
             ),
         ]
+
+    def _taken_down(self, response: Response) -> bool:
+        """An archived article answering 404, 410 or a redirect away: reported as gone.
+
+        Not a failure (nothing is lost, the versions stay): the archiver
+        records a ``removed`` event. An article never archived that answers so
+        is a failure, as before.
+        """
+        url = response.meta.get("article_url", response.url)
+        if response.status in (404, 410):
+            how, location = f"http_{response.status}", None
+        elif response.status in _REDIRECTS and (target := response.headers.get("Location")):
+            how, location = "redirect", urljoin(response.url, target.decode("latin-1"))
+            if location == url:
+                return False
+        else:
+            return False
+        if self.catalog().article_state(url) is None:
+            return False
+        self.crawler.stats.inc_value("crawl/taken_down")
+        self.run.client.mark_gone(url, response.meta["fetched_at"], how, location)
+        return True
 
     def parse_view_count_response(self, response: Response, page: ArticlePage) -> list[Any]:
         if response.status == 200:
@@ -683,6 +836,9 @@ class GxywSpider(scrapy.Spider):
     def report(self, url: str, reason: str, detail: str = "", *, article: bool = True) -> None:
         """A page that did not become an article, with its reason (see ArchiveRun.report)."""
         self.run.report(url, reason, detail, article=article)
+
+
+_ARTICLE_PATH = re.compile(r"/info/(\d+)/\d+\.htm$")
 
 
 def _as_date(value: str | None) -> date | None:
