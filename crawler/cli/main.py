@@ -21,6 +21,7 @@ from archive.storage.layout import ArchiveLayout, archive_dir, default_archive_d
 from crawler import settings as crawl_settings
 from crawler.cli.errors import UsageError, failure_code, log_traceback
 from crawler.cli.maintenance import add_commands as add_maintenance_commands
+from crawler.cli.merge import add_commands as add_merge_commands
 from crawler.cli.options import add_archive_argument
 from crawler.cli.research import add_commands as add_research_commands
 from crawler.cli.status import add_commands as add_status_commands
@@ -376,6 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_maintenance_commands(sub)
     add_status_commands(sub)
     add_research_commands(sub)
+    add_merge_commands(sub)
 
     demo = sub.add_parser(
         "demo",
