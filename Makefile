@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 # test-newest: a second venv with the newest Python 3.11-3.13 on PATH or in pyenv.
 NEWEST_VENV ?= .venv-newest
 
-.PHONY: install demo test test-fast test-newest lint bench fonts browser clean
+.PHONY: install demo test test-fast test-newest lint bench fonts browser clean egg
 
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { sh .ci/find-python >/dev/null; exit 1; }
@@ -50,6 +50,11 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache  # the layer rules in .importlinter
+
+## The egg scrapyd runs (dist/uir_news-*.egg), built from pyproject.toml; deploy it with
+## `scrapyd-deploy TARGET --egg dist/uir_news-*.egg` (docs/scale-out.md).
+egg: install
+	$(BIN)/python deploy/build_egg.py --output dist
 
 ## Benchmarks (minutes; loopback only). Method and figures: BENCHMARKS.md.
 bench: install

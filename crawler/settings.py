@@ -48,7 +48,7 @@ UIR_NEWS_WARC_MAX_SIZE = 1_000_000_000
 #: file each (0: a new file every run).
 UIR_NEWS_WARC_CONTINUE_BELOW = 100_000_000
 
-#: Prefix of WARC file names: ``{prefix}-{timestamp}-{serial}-{host}.warc.gz``.
+#: Prefix of WARC file names: ``{prefix}-{timestamp}-{serial}-{pid}-{host}.warc.gz``.
 UIR_NEWS_WARC_PREFIX = "UIRNEWS"
 
 #: Download slot that LoopbackFullSpeedMiddleware puts loopback requests in.

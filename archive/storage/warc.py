@@ -226,6 +226,18 @@ def _safe_host() -> str:
     return re.sub(r"[^A-Za-z0-9.-]", "-", socket.gethostname())[:63] or "host"
 
 
+def warc_file_name(prefix: str, stamp: str, serial: int, pid: int, host: str) -> str:
+    """``{prefix}-{timestamp}-{serial}-{pid}-{host}.warc.gz``, unique per host and process.
+
+    The process id keeps two crawls started in the same millisecond on one
+    machine (scrapyd runs several jobs at once) from choosing one name, so
+    shards of one crawl can be merged into one directory; Heritrix and
+    Brozzler name their files the same way. Older archives' names, without
+    the pid, are read as before: nothing parses a name.
+    """
+    return f"{prefix}-{stamp}-{serial:05d}-{pid}-{host}{WARC_SUFFIX}"
+
+
 class RotatingWarcWriter:
     """Appends records to gzip WARC files that rotate at ``max_size`` bytes.
 
@@ -319,7 +331,7 @@ class RotatingWarcWriter:
             return
         stamp = self.clock().strftime("%Y%m%d%H%M%S%f")[:17]
         while True:
-            name = f"{self.prefix}-{stamp}-{self._serial:05d}-{_safe_host()}{WARC_SUFFIX}"
+            name = warc_file_name(self.prefix, stamp, self._serial, os.getpid(), _safe_host())
             self._serial += 1
             try:
                 fh = open(self.directory / (name + OPEN_SUFFIX), "xb")  # noqa: SIM115 - kept open across calls

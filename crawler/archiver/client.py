@@ -71,6 +71,18 @@ class ArchiverConfig:
     log_level: str
 
 
+def _child_env() -> dict[str, str]:
+    """The environment of the archiver: this code's own location first on its path.
+
+    Under scrapyd the crawl runs from a deployed egg that ``sys.path`` names
+    but ``PYTHONPATH`` does not; the archiver must parse with the same code.
+    """
+    env = dict(os.environ)
+    home = str(Path(__file__).resolve().parents[2])  # .../crawler/archiver/client.py
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (home, env.get("PYTHONPATH")) if p)
+    return env
+
+
 class ArchiverClient:
     """The crawl process's handle on the archive during a run (see the module docstring).
 
@@ -119,6 +131,7 @@ class ArchiverClient:
             [sys.executable, "-m", "crawler.archiver", str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            env=_child_env(),
         )
         assert process.stdin is not None
         # A smaller pipe (where this fails, or off Linux) only means less read-ahead.

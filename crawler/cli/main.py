@@ -22,7 +22,9 @@ from crawler import settings as crawl_settings
 from crawler.cli.changes import add_commands as add_changes_commands
 from crawler.cli.errors import UsageError, failure_code, log_traceback
 from crawler.cli.maintenance import add_commands as add_maintenance_commands
+from crawler.cli.merge import add_commands as add_merge_commands
 from crawler.cli.options import add_archive_argument
+from crawler.cli.probe import add_commands as add_probe_commands
 from crawler.cli.research import add_commands as add_research_commands
 from crawler.cli.status import add_commands as add_status_commands
 from crawler.exit_codes import ExitCode
@@ -399,6 +401,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_status_commands(sub)
     add_research_commands(sub)
     add_changes_commands(sub)
+    add_merge_commands(sub)
+    add_probe_commands(sub)
 
     demo = sub.add_parser(
         "demo",
