@@ -1,10 +1,13 @@
-"""A local replica of the 国关要闻 column of www.uir.edu.cn (博达 VSB CMS), served on loopback.
+"""Local replicas of 博达 VSB sites (国际关系学院's 国关要闻 first), served on loopback.
 
-`ReplicaSite` generates and answers; `ReplicaServer` / `running_replica` serve
-it over HTTP; `python -m replica` runs it from the command line.
+`ReplicaSite` generates and answers (`theme="uir"`, the default, or
+`"campus"`, a second site in an older VSB theme); `ReplicaServer` /
+`running_replica` serve one site over HTTP, `running_replicas` several at
+once; `python -m replica` runs them from the command line.
 """
 
-from replica.server import ReplicaServer, running_replica
+from replica.server import ReplicaServer, running_replica, running_replicas
 from replica.site import ReplicaSite
+from replica.themes import THEMES
 
-__all__ = ["ReplicaServer", "ReplicaSite", "running_replica"]
+__all__ = ["THEMES", "ReplicaServer", "ReplicaSite", "running_replica", "running_replicas"]

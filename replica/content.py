@@ -628,6 +628,8 @@ class ContentGenerator:
             "titlestyle": ("one_line", "outside"),
             "cndate": ("lines", "one_line"),
             "bracket": ("lines", "outside"),
+            "oldtable": ("lines", "one_line", "outside"),
+            "oldcell": ("lines", "lines", "one_line"),
         }
         layout = rng.choice(layout_by_template[template])
         return Presentation(

@@ -32,14 +32,38 @@ CREDIT_LABELS: dict[str, tuple[str, ...]] = {
     "contributing_unit": ("供稿单位",),
 }
 
-TemplateName = Literal["arc", "intro", "contit", "titlestyle", "cndate", "bracket"]
+#: Labels of the three reviews, in REVIEWER_ROLES order: the 国关要闻 form first,
+#: then the 三审三校 variants other VSB sites print.
+REVIEW_LABELS: tuple[str, str, str] = ("一校", "二校", "终审")
+REVIEW_LABEL_VARIANTS: tuple[tuple[str, str, str], ...] = (
+    REVIEW_LABELS,
+    ("初审", "复审", "终审"),
+    ("一审", "二审", "三审"),
+)
+
+TemplateName = Literal[
+    "arc", "intro", "contit", "titlestyle", "cndate", "bracket", "oldtable", "oldcell"
+]
+#: The templates of the 国关要闻 site.
 TEMPLATES: tuple[TemplateName, ...] = ("arc", "intro", "contit", "titlestyle", "cndate", "bracket")
+#: Older table-based templates (no `_newscontent_fromname` form) of the second site.
+OLD_TEMPLATES: tuple[TemplateName, ...] = ("oldtable", "oldcell")
 
 # Templates whose visible date line carries hh:mm; the others print a date only.
-TEMPLATES_WITH_TIME: frozenset[str] = frozenset({"contit"})
+TEMPLATES_WITH_TIME: frozenset[str] = frozenset({"contit", "oldcell"})
 
-ListingLayout = Literal["modern", "classic", "summary", "table"]
+ListingLayout = Literal["modern", "classic", "summary", "table", "rows", "newsdata", "idate"]
+#: Listing layouts of the 国关要闻 site.
 LISTING_LAYOUTS: tuple[ListingLayout, ...] = ("modern", "classic", "summary", "table")
+#: Layouts of other VSB sites: `tr` rows in a table, `li` with the date in
+#: `span.news-data` or in `i`; all print dates as 2023年10月16日.
+OTHER_LISTING_LAYOUTS: tuple[ListingLayout, ...] = ("rows", "newsdata", "idate")
+ALL_LISTING_LAYOUTS: tuple[ListingLayout, ...] = LISTING_LAYOUTS + OTHER_LISTING_LAYOUTS
+
+#: How a listing page is reached: the static page only (""), a `content.jsp`
+#: item whose static page also exists ("both"), or one not yet published
+#: statically ("only": /info/T/N.htm answers 404).
+Dynamic = Literal["", "both", "only"]
 
 CreditLayout = Literal["lines", "one_line", "outside"]
 
@@ -55,8 +79,13 @@ class Paragraph:
 class Figure:
     """An image in the body; `caption`, when set, is the next paragraph on the page."""
 
-    path: str
+    path: str  # root-relative, or a data: URI for an image pasted into the page
     caption: str | None
+
+    @property
+    def inline(self) -> bool:
+        """An image embedded in the page as a data: URI (nothing to fetch)."""
+        return self.path.startswith("data:")
 
 
 Block = Paragraph | Figure
@@ -125,11 +154,29 @@ class Article:
     prev_id: int | None = None
     next_id: int | None = None
     is_seed: bool = False
+    column_name: str = "国关要闻"
+    review_labels: tuple[str, str, str] = REVIEW_LABELS
+    dynamic: Dynamic = ""
+    #: Root-relative path of the PDF shown as the whole body (showVsbpdfIframe), if any.
+    pdf_path: str | None = None
 
     @property
     def path(self) -> str:
         """Root-relative URL path of the article page."""
         return f"/info/{self.column_id}/{self.news_id}.htm"
+
+    @property
+    def dynamic_href(self) -> str:
+        """The VSB dynamic form of the page, relative to the site root's folder."""
+        return (
+            "content.jsp?urltype=news.NewsContentUrl"
+            f"&wbtreeid={self.column_id}&wbnewsid={self.news_id}"
+        )
+
+    @property
+    def has_static_page(self) -> bool:
+        """Whether /info/{column_id}/{news_id}.htm answers (not for dynamic-only items)."""
+        return self.dynamic != "only"
 
     @property
     def shows_time(self) -> bool:

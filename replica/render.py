@@ -28,13 +28,13 @@ from replica.model import (
     ListingLayout,
     Paragraph,
 )
+from replica.themes import UIR, Theme
 
 OWNER = 1712346109  # the VSB site owner id printed in counters and download links
 COLUMN_NAME = "国关要闻"
-#: Sibling columns (slug, column id, name) the side navigation and the home page show.
-OTHER_COLUMNS: tuple[tuple[str, int, str], ...] = (
-    ("tzgg", 1032, "通知公告"),
-    ("mtgg", 1033, "媒体国关"),
+#: Sibling columns (slug, column id, name) of the 国关要闻 site (replica.themes.UIR has more).
+OTHER_COLUMNS: tuple[tuple[str, int, str], ...] = tuple(
+    (c.ref, c.column_id, c.name) for c in UIR.others
 )
 
 # Body container id per template (docs/vsb-templates.md lists these forms).
@@ -45,6 +45,7 @@ CONTENT_IDS: dict[str, str] = {
     "titlestyle": "vsb_content_501_u51",
     "cndate": "vsb_content_2",
     "bracket": "vsb_content_6_u61",
+    "oldtable": "vsb_content_100_u41",
 }
 PAGE_TITLES: dict[str, str] = {
     "arc": "{t}-国际关系学院",
@@ -53,9 +54,14 @@ PAGE_TITLES: dict[str, str] = {
     "titlestyle": "{t}",
     "cndate": "{t}-国际关系学院",
     "bracket": "国关要闻-{t}",
+    "oldtable": "{t}-{site}",
+    "oldcell": "{column}-{t}",
 }
-# Roles some templates print in the header line instead of in the body.
+# Roles some templates print in the header line instead of in the body, and their label there.
 HEADER_ROLES: dict[str, str] = {"titlestyle": "author", "cndate": "source"}
+HEADER_LABELS: dict[str, str] = {"titlestyle": "作者", "cndate": "来源"}
+#: The per-column class suffix of the old table templates (titlestyle112633...).
+OLD_STYLE_IDS: dict[str, int] = {"oldtable": 112633, "oldcell": 1104}
 
 
 def esc(text: str) -> str:
@@ -76,12 +82,18 @@ def _fill(name: str, **values: object) -> str:
     return _template(name).substitute({k: str(v) for k, v in values.items()})
 
 
-def header(root: str, slug: str) -> str:
-    return _fill("_header.html", root=root, slug=slug)
+def header(root: str, slug: str, theme: Theme = UIR) -> str:
+    if theme is UIR:
+        return _fill("_header.html", root=root, slug=slug)
+    nav = "".join(
+        f'<td class="nav"><a href="{root}{c.ref}.htm">{esc(c.name)}</a></td>'
+        for c in (theme.main, *theme.others)
+    )
+    return _fill(f"_header{theme.files}.html", root=root, nav=nav, site_name=theme.site_name)
 
 
-def footer() -> str:
-    return _fill("_footer.html")
+def footer(theme: Theme = UIR) -> str:
+    return _fill(f"_footer{theme.files}.html")
 
 
 # --- article body -------------------------------------------------------------------------
@@ -149,7 +161,7 @@ def _credit_lines(article: Article) -> tuple[list[str], list[str]]:
     bottom.extend(esc(credit_text(article, c)) for c in others)
     reviewer_bits = [
         f"{label}{pres.colon}{esc(article.reviewer_joiners.get(role, '、').join(names))}"
-        for role, label in REVIEWER_ROLES
+        for (role, _), label in zip(REVIEWER_ROLES, article.review_labels, strict=True)
         if (names := article.reviewers.get(role))
     ]
     if pres.credit_layout == "one_line" and reviewer_bits:
@@ -165,11 +177,16 @@ def original_path(path: str) -> str | None:
     VSB shows a resized copy and names the original in ``orisrc``; most pages
     of the column name the shown file itself.
     """
+    if path.startswith("data:"):
+        return None
     stem = path.rsplit("/", 1)[1]
     return path.removesuffix(".jpg") + "_o.jpg" if stem[:1] in "0123" else None
 
 
 def _image_html(fig: Figure) -> str:
+    if fig.inline:
+        # Pasted from a clipboard: no VSB attributes, the picture is in the page itself.
+        return f'<img src="{fig.path}" width="200" height="120" style="border:0" />'
     stem = fig.path.rsplit("/", 1)[1].removesuffix(".jpg")
     vurl = "/_vsl/" + stem.replace("_", "/")
     orisrc = original_path(fig.path) or fig.path
@@ -254,17 +271,31 @@ def _attachments_html(article: Article) -> str:
     return f'<ul style="list-style-type:none;">{lis}</ul>'
 
 
+def pdf_script(path: str) -> str:
+    """VSB's PDF viewer call for a body that is a PDF file."""
+    return f'<script>showVsbpdfIframe("{path}","100%","800","0","");</script>'
+
+
 def body_block(article: Article) -> str:
-    """The body container, div#div_vote_id, credits placed outside it, attachments."""
+    """The body container, div#div_vote_id, credits placed outside it, attachments.
+
+    A PDF-bodied article shows the viewer script and an empty v_news_content;
+    the `oldcell` template puts its paragraphs straight into the table cell.
+    """
     inside, outside = _body_ps(article)
     vsb_classes = article.template in ("intro", "cndate", "arc") and not (
         article.presentation.word_pasted
     )
-    parts = [
-        f'<div id="{CONTENT_IDS[article.template]}"><div class="v_news_content">',
-        _serialize(article, inside, vsb_classes=vsb_classes),
-        '</div></div><div id="div_vote_id"></div>',
-    ]
+    if article.template == "oldcell" and article.pdf_path is None:
+        parts = [_serialize(article, inside, vsb_classes=False), '<div id="div_vote_id"></div>']
+    else:
+        content_id = CONTENT_IDS.get(article.template, "vsb_content")
+        parts = [
+            pdf_script(article.pdf_path) if article.pdf_path else "",
+            f'<div id="{content_id}"><div class="v_news_content">',
+            _serialize(article, inside, vsb_classes=vsb_classes),
+            '</div></div><div id="div_vote_id"></div>',
+        ]
     if outside:
         parts.append('<div class="shenhe" style="text-align:right;">')
         parts.append(_serialize(article, outside, vsb_classes=False))
@@ -273,17 +304,43 @@ def body_block(article: Article) -> str:
     return "\n".join(p for p in parts if p)
 
 
-def _prevnext(article: Article, title_of: Callable[[int], str]) -> str:
-    intro_like = article.template in ("intro", "cndate")
+def _prevnext(
+    article: Article,
+    title_of: Callable[[int], str],
+    static_of: Callable[[int], bool],
+    *,
+    dynamic: bool,
+) -> str:
+    """上一条/下一条 links: `N.htm` between static pages, else the content.jsp form.
+
+    `static_of(news_id)` says whether that neighbour has a static page; `dynamic`
+    whether this page is served as content.jsp (at the site root).
+    """
+    intro_like = article.template in ("intro", "cndate", "oldtable")
     labels = ("上一篇", "下一篇") if intro_like else ("上一条", "下一条")
 
     def link(news_id: int | None) -> str:
         if news_id is None:
             return "没有了"
-        return f'<a href="{news_id}.htm">{esc(title_of(news_id))}</a>'
+        if not dynamic and static_of(news_id):
+            href = f"{news_id}.htm"
+        else:
+            jsp = (
+                "content.jsp?urltype=news.NewsContentUrl"
+                f"&amp;wbtreeid={article.column_id}&amp;wbnewsid={news_id}"
+            )
+            href = jsp if dynamic else "../../" + jsp
+        return f'<a href="{href}">{esc(title_of(news_id))}</a>'
 
     prev_html, next_html = link(article.prev_id), link(article.next_id)
     t = article.template
+    if t == "oldtable":
+        return (
+            f'<tr><td class="prevnext">{labels[0]}：{prev_html}</td></tr>\n'
+            f'<tr><td class="prevnext">{labels[1]}：{next_html}</td></tr>'
+        )
+    if t == "oldcell":
+        return f"<b>{labels[0]}：</b>{prev_html}<br />\n<b>{labels[1]}：</b>{next_html}"
     if t == "arc":
         return f"<ul><li>{labels[0]}：{prev_html}</li>\n<li>{labels[1]}：{next_html}</li></ul>"
     if t == "intro":
@@ -310,67 +367,93 @@ def render_article(
     *,
     name: str = COLUMN_NAME,
     main_ref: str | None = None,
+    theme: Theme = UIR,
+    static_of: Callable[[int], bool] | None = None,
+    dynamic: bool = False,
 ) -> bytes:
     """The article page; `title_of(news_id)` names the neighbours in 上一条/下一条.
 
     `slug` is the column's path from the site root without `.htm` (`xwzx/ggyw`);
     a sibling column's article gives its own `name` and slug, and the 国关要闻
-    link of the header (`main_ref`) stays that column's.
+    link of the header (`main_ref`) stays that column's. `static_of(news_id)`
+    tells whether a neighbour has a static page (default: all do); `dynamic`
+    renders the page as content.jsp serves it.
     """
     pub = article.published
     date = pub.strftime("%Y-%m-%d")
     source = article.credit("source")
     author = article.credit("author")
     first_para = article.paragraphs[0] if article.paragraphs else ""
-    head = _fill(
-        "_head.html",
-        page_title=esc(PAGE_TITLES[article.template].format(t=article.title)),
-        keywords=attr(",".join(article.presentation.keywords)),
-        title_attr=attr(article.title),
-        pubdate=pub.strftime("%Y-%m-%d %H:%M") if article.shows_time else date,
-        content_source=attr("、".join(source.names)) if source else "",
-        description=attr(first_para[:100]),
-        column_id=article.column_id,
-        news_id=article.news_id,
-        owner=OWNER,
+    values: dict[str, object] = {
+        "page_title": esc(
+            PAGE_TITLES[article.template].format(t=article.title, site=theme.site_name, column=name)
+        ),
+        "keywords": attr(",".join(article.presentation.keywords)),
+        "title_attr": attr(article.title),
+        "pubdate": pub.strftime("%Y-%m-%d %H:%M") if article.shows_time else date,
+        "content_source": attr("、".join(source.names)) if source else "",
+        "description": attr(first_para[:100]),
+        "column_id": article.column_id,
+        "news_id": article.news_id,
+        "owner": OWNER,
+    }
+    head = _fill("_head.html", **values)
+    style_id = OLD_STYLE_IDS.get(article.template, 0)
+    crumbs = (
+        f'<a href="../../{slug}.htm">{esc(name)}</a>'
+        if "/" not in slug
+        else f'<span>新闻中心</span>&gt;&gt;<a href="../../{slug}.htm">{esc(name)}</a>'
     )
     page = _fill(
         f"article_{article.template}.html",
+        **values,
         head=head,
         header=_HEADER_MARK,
-        footer=footer(),
+        footer=footer(theme),
         slug=slug,
         title_html=esc(article.title),
         subtitle=esc(article.presentation.subtitle),
         date=date,
         datetime=pub.strftime("%Y-%m-%d %H:%M"),
         date_cn=pub.strftime("%Y年%m月%d日"),
+        time=pub.strftime("%H:%M"),
         author=esc(author.joiner.join(author.names)) if author else "",
         source=esc(source.joiner.join(source.names)) if source else "",
         body_block=body_block(article),
-        prevnext=_prevnext(article, title_of),
-        owner=OWNER,
-        news_id=article.news_id,
+        prevnext=_prevnext(article, title_of, static_of or (lambda _: True), dynamic=dynamic),
+        column_name=esc(name),
+        crumbs=crumbs,
+        site_name=theme.site_name,
+        style_id=style_id,
     )
+    if article.pdf_path:
+        page = page.replace("</head>", _PDF_JS + "</head>", 1)
     if name != COLUMN_NAME:
         # The templates name 国关要闻 in the ColumnName meta and the breadcrumb.
         page = page.replace(COLUMN_NAME, name)
-    page = page.replace(_HEADER_MARK, header("../../", main_ref or slug))
+    page = page.replace(_HEADER_MARK, header("../../", main_ref or slug, theme))
     return page.encode("utf-8")
 
 
+_PDF_JS = '<script type="text/javascript" src="/system/resource/js/vsbpdf.js"></script>\n'
 _HEADER_MARK = "\x00header\x00"
 
 
 # --- listing pages ------------------------------------------------------------------------
 
-LISTING_UNITS: dict[str, int] = {"modern": 8, "classic": 5, "summary": 12, "table": 9}
+LISTING_UNITS: dict[str, int] = {
+    "modern": 8, "classic": 5, "summary": 12, "table": 9, "rows": 11, "newsdata": 6, "idate": 14,
+}  # fmt: skip
 FANYE_IDS: dict[str, int] = {"classic": 213604, "table": 177532}
+HEADSTYLE_IDS: dict[str, int] = {"rows": 112644, "idate": 98211}
 LIST_CLASSES: dict[str, str] = {
     "modern": "list-news",
     "classic": "list-txt",
     "summary": "list-sum",
     "table": "list-tab",
+    "rows": "winstyle112644",
+    "newsdata": "news-list",
+    "idate": "list-i",
 }
 
 
@@ -382,6 +465,8 @@ def short_title(title: str, limit: int = 26) -> str:
 def _entry_href(entry: Entry, prefix: str) -> str:
     if isinstance(entry, LinkItem):
         return entry.href if entry.is_offsite else prefix + entry.href
+    if entry.dynamic:
+        return prefix + entry.dynamic_href
     return f"{prefix}info/{entry.column_id}/{entry.news_id}.htm"
 
 
@@ -392,6 +477,19 @@ def _listing_item(layout: ListingLayout, index: int, entry: Entry, prefix: str) 
     short = esc(short_title(entry.title))
     d = entry.published
     lid = f'id="line_u{unit}_{index}"'
+    if layout == "rows":
+        return (
+            f'<tr {lid} height="26"><td class="listtitle112644" width="85%">'
+            f'<a href="{href}" target="_blank" title="{full}" class="c112644">{short}</a></td>'
+            f'<td class="timestyle112644" width="15%" align="right">{d:%Y年%m月%d日}</td></tr>'
+        )
+    if layout == "newsdata":
+        return (
+            f'<li {lid}><a href="{href}" target="_blank" title="{full}">{short}</a>'
+            f'<span class="news-data">{d:%Y年%m月%d日}</span></li>'
+        )
+    if layout == "idate":
+        return f'<li {lid}><i>{d:%Y年%m月%d日}</i><a href="{href}" title="{full}">{short}</a></li>'
     if layout == "modern":
         return (
             f'<li {lid}><a href="{href}" target="_blank" title="{full}">'
@@ -416,14 +514,29 @@ def _listing_item(layout: ListingLayout, index: int, entry: Entry, prefix: str) 
     )
 
 
-def page_href(slug: str, from_page: int, to_page: int, n_pages: int) -> str:
-    """Page-relative link from listing page `from_page` to `to_page` (count-down files)."""
+def page_href(
+    slug: str, from_page: int, to_page: int, n_pages: int, *, count_up: bool = False
+) -> str:
+    """Page-relative link from listing page `from_page` to `to_page`.
+
+    Files are numbered down (page k is `{slug}/{M-k+1}.htm`) or, with
+    `count_up`, up (page k is `{slug}/{k}.htm`).
+    """
+    file_number = to_page if count_up else n_pages - to_page + 1
     if from_page == 1:
-        return f"{slug}.htm" if to_page == 1 else f"{slug}/{n_pages - to_page + 1}.htm"
-    return f"../{slug}.htm" if to_page == 1 else f"{n_pages - to_page + 1}.htm"
+        return f"{slug}.htm" if to_page == 1 else f"{slug}/{file_number}.htm"
+    return f"../{slug}.htm" if to_page == 1 else f"{file_number}.htm"
 
 
-def _pb_pagination(slug: str, layout: ListingLayout, page: int, n_pages: int, total: int) -> str:
+def _pb_pagination(
+    slug: str,
+    layout: ListingLayout,
+    page: int,
+    n_pages: int,
+    total: int,
+    *,
+    count_up: bool = False,
+) -> str:
     unit = LISTING_UNITS[layout]
     labels = (
         ("首页", "上页", "下页", "尾页")
@@ -434,7 +547,7 @@ def _pb_pagination(slug: str, layout: ListingLayout, page: int, n_pages: int, to
     def fun(cls: str, label: str, target: int, enabled: bool) -> str:
         if not enabled:
             return f'<span class="{cls}_d p_fun_d">{label}</span>'
-        href = page_href(slug, page, target, n_pages)
+        href = page_href(slug, page, target, n_pages, count_up=count_up)
         return f'<span class="{cls} p_fun"><a href="{href}">{label}</a></span>'
 
     shown = sorted({1, n_pages, *range(max(1, page - 2), min(n_pages, page + 2) + 1)})
@@ -446,9 +559,8 @@ def _pb_pagination(slug: str, layout: ListingLayout, page: int, n_pages: int, to
         if k == page:
             nums.append(f'<span class="p_no_d">{k}</span>')
         else:
-            nums.append(
-                f'<span class="p_no"><a href="{page_href(slug, page, k, n_pages)}">{k}</a></span>'
-            )
+            href = page_href(slug, page, k, n_pages, count_up=count_up)
+            nums.append(f'<span class="p_no"><a href="{href}">{k}</a></span>')
         previous = k
     return (
         '<div class="pb_sys_common pb_sys_normal pb_sys_style1" style="margin-top:10px;'
@@ -467,13 +579,22 @@ def _pb_pagination(slug: str, layout: ListingLayout, page: int, n_pages: int, to
     )
 
 
-def _fanye_pagination(slug: str, layout: ListingLayout, page: int, n_pages: int, total: int) -> str:
+def _fanye_pagination(
+    slug: str,
+    layout: ListingLayout,
+    page: int,
+    n_pages: int,
+    total: int,
+    *,
+    count_up: bool = False,
+) -> str:
     unit = LISTING_UNITS[layout]
 
     def ctl(label: str, target: int, enabled: bool, cls: str) -> str:
         if not enabled:
             return f'<span class="{cls}Disabled">{label}</span>'
-        return f'<a href="{page_href(slug, page, target, n_pages)}" class="{cls}">{label}</a>'
+        href = page_href(slug, page, target, n_pages, count_up=count_up)
+        return f'<a href="{href}" class="{cls}">{label}</a>'
 
     controls = (
         ctl("首页", 1, page > 1, "Prev")
@@ -495,6 +616,52 @@ def _fanye_pagination(slug: str, layout: ListingLayout, page: int, n_pages: int,
     )
 
 
+def _headstyle_pagination(
+    slug: str,
+    layout: ListingLayout,
+    page: int,
+    n_pages: int,
+    total: int,
+    *,
+    count_up: bool = False,
+) -> str:
+    """The oldest pager: no links at all, only 共N条 k/M and a go-to-page box.
+
+    A crawler must build page k itself, from M, as `{slug}/{M-k+1}.htm`.
+    """
+    unit = LISTING_UNITS[layout]
+    return (
+        '<table cellspacing="0" cellpadding="0" border="0" '
+        f'class="headStyle{HEADSTYLE_IDS[layout]}" width="100%">'
+        '<tr><td width="100%" align="center" nowrap="">'
+        f"共{total}条&nbsp;&nbsp;{page}/{n_pages}&nbsp;&nbsp;"
+        f'<input type="text" name="u{unit}_goto" id="u{unit}_goto" size="3" '
+        'class="defaultInput" />&nbsp;<input type="button" class="defaultButtonStyle" '
+        f'onclick="_simple_list_gotopage_fun({n_pages},\'u{unit}_goto\',2)" value="转到" />'
+        "</td></tr></table>"
+    )
+
+
+PAGERS: dict[str, Callable[..., str]] = {
+    "modern": _pb_pagination,
+    "summary": _pb_pagination,
+    "newsdata": _pb_pagination,
+    "classic": _fanye_pagination,
+    "table": _fanye_pagination,
+    "rows": _headstyle_pagination,
+    "idate": _headstyle_pagination,
+}
+
+
+def _list_html(layout: ListingLayout, items: str) -> str:
+    if layout == "rows":
+        return (
+            '      <table width="100%" border="0" cellpadding="0" cellspacing="0">\n'
+            f"{items}\n      </table>"
+        )
+    return f"      <ul>\n{items}\n      </ul>"
+
+
 def render_listing(
     *,
     slug: str,
@@ -507,44 +674,52 @@ def render_listing(
     folder: str = "",
     name: str = COLUMN_NAME,
     main_ref: str | None = None,
+    theme: Theme = UIR,
+    count_up: bool = False,
 ) -> bytes:
     """Listing page `page` (1 = newest) of `n_pages`, holding `entries` newest first.
 
     `folder` is where page 1 sits (`xwzx/` for `/xwzx/ggyw.htm`, "" at the root):
     every link is relative to the page. A sibling column gives its `name`;
-    `main_ref` is the 国关要闻 column's path for the navigation (default: this one).
+    `main_ref` is the main column's path for the navigation (default: this one).
     """
     prefix = "../" * folder.count("/") + ("" if page == 1 else "../")
     ref = folder + slug
     main = main_ref or ref
     items = "\n".join(_listing_item(layout, i, e, prefix) for i, e in enumerate(entries))
-    builder = _pb_pagination if layout in ("modern", "summary") else _fanye_pagination
-    side = [(main, COLUMN_NAME)] + [(s, n) for s, _, n in OTHER_COLUMNS]
+    side = [(main, theme.main.name)] + [(c.ref, c.name) for c in theme.others]
     on = ' class="on"'
     side_nav = "\n      ".join(
         f'<li{on if n == name else ""}><a href="{prefix}{r}.htm">{n}</a></li>' for r, n in side
     )
+    crumbs = f'<a href="{prefix}{ref}.htm">{name}</a>'
+    if folder:
+        crumbs = f"<span>新闻中心</span>&gt;&gt;{crumbs}"
     page_html = _fill(
-        "listing.html",
+        f"listing{theme.files}.html",
         root=prefix,
         column_id=column_id,
         owner=OWNER,
-        header=header(prefix, main),
-        footer=footer(),
+        header=header(prefix, main, theme),
+        footer=footer(theme),
         slug=ref,
         column_name=name,
+        crumbs=crumbs,
+        site_name=theme.site_name,
         side_nav=side_nav,
         list_class=LIST_CLASSES[layout],
-        items=items,
-        pagination=builder(slug, layout, page, n_pages, total),
+        list_html=_list_html(layout, items),
+        pagination=PAGERS[layout](slug, layout, page, n_pages, total, count_up=count_up),
     )
     return page_html.encode("utf-8")
 
 
-def render_home(slug: str, blocks: Sequence[tuple[str, str, Sequence[Entry]]]) -> bytes:
+def render_home(
+    slug: str, blocks: Sequence[tuple[str, str, Sequence[Entry]]], theme: Theme = UIR
+) -> bytes:
     """The site's home page: one news box per (name, path without .htm, newest entries).
 
-    Each box has its title and a 更多 link; `slug` is the 国关要闻 column's path
+    Each box has its title and a 更多 link; `slug` is the main column's path
     for the navigation (`ggyw`, `xwzx/ggyw`).
     """
     boxes = []
@@ -560,7 +735,12 @@ def render_home(slug: str, blocks: Sequence[tuple[str, str, Sequence[Entry]]]) -
             f"更多&gt;&gt;</a></div>\n  <ul>\n{items}\n  </ul>\n</div>\n"
         )
     text = _fill(
-        "home.html", header=header("", slug), footer=footer(), blocks="".join(boxes), owner=OWNER
+        f"home{theme.files}.html",
+        header=header("", slug, theme),
+        footer=footer(theme),
+        blocks="".join(boxes),
+        owner=OWNER,
+        site_name=theme.site_name,
     )
     return text.encode("utf-8")
 
@@ -617,6 +797,44 @@ def attachment_bytes(name: str) -> bytes:
     return b"PK\x05\x06" + b"\x00" * 18
 
 
+def pdf_document(title: str, path: str) -> bytes:
+    """A small, valid one-page PDF 1.4 (catalog, pages, page, font, content, xref).
+
+    The page prints an ASCII line naming `path` (the standard fonts have no
+    Chinese glyphs); `title` goes into the document information dictionary as
+    UTF-16BE, as PDF text strings allow. The xref offsets are exact, so strict
+    readers open it.
+    """
+    text = f"Replica PDF body: {path.rsplit('/', 1)[-1]}"
+    escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+    stream = f"BT /F1 12 Tf 72 770 Td ({escaped}) Tj ET".encode("ascii")
+    title_hex = ("FEFF" + title.encode("utf-16-be").hex().upper()).encode("ascii")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+        b"<< /Title <" + title_hex + b"> /Producer (uir-news replica) >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n".encode()
+    out += b"0000000000 65535 f \n"
+    for offset in offsets:
+        out += f"{offset:010d} 00000 n \n".encode()
+    out += (
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Info {len(objects)} 0 R >>\n"
+        f"startxref\n{xref}\n%%EOF\n"
+    ).encode()
+    return bytes(out)
+
+
 STATIC_ASSETS: dict[str, tuple[str, bytes]] = {
     "/system/resource/js/counter.js": (
         "application/javascript",
@@ -635,6 +853,12 @@ STATIC_ASSETS: dict[str, tuple[str, bytes]] = {
         b"function getClickTimes(id, newsid, type, kind) {}\n",
     ),
     "/system/resource/js/ajax.js": ("application/javascript", b"/* ajax helpers */\n"),
+    "/system/resource/js/vsbpdf.js": (
+        "application/javascript",
+        b"function showVsbpdfIframe(src, width, height, a, b) {\n"
+        b"  document.write('<iframe src=\"' + src + '\" width=\"' + width + '\" height=\"'"
+        b" + height + '\"></iframe>');\n}\n",
+    ),
     "/_sitegray/_sitegray.js": ("application/javascript", b"/* site gray mode off */\n"),
     "/_sitegray/_sitegray_d.css": ("text/css", b"/* site gray mode off */\n"),
     "/style/style.css": (

@@ -2,8 +2,10 @@
 
 `ReplicaServer` runs a `ThreadingHTTPServer` in a daemon thread and records
 every request it answers. `running_replica(**site_kwargs)` is the one-line
-helper for tests; `main(argv)` is the command line behind `python -m replica`
-and `uir-news replica`.
+helper for tests; `running_replicas(n_or_specs)` serves several sites at once,
+one port each (a site is a host:port), for multi-host crawls and benchmarks;
+`main(argv)` is the command line behind `python -m replica` and
+`uir-news replica`.
 """
 
 from __future__ import annotations
@@ -16,16 +18,17 @@ import struct
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
 from replica.faults import FaultPlan, FaultyResponse
-from replica.model import LISTING_LAYOUTS
+from replica.model import ALL_LISTING_LAYOUTS
 from replica.site import ReplicaSite
+from replica.themes import THEMES
 
 
 @dataclass(frozen=True)
@@ -242,35 +245,94 @@ def is_loopback(host: str) -> bool:
 
 @contextmanager
 def running_replica(
-    *, host: str = "127.0.0.1", port: int = 0, **site_kwargs: Any
+    *, host: str = "127.0.0.1", port: int = 0, latency: float = 0.0, **site_kwargs: Any
 ) -> Iterator[ReplicaServer]:
     """A fresh `ReplicaSite(**site_kwargs)` served on loopback for the `with` block.
 
     For pytest fixtures: `with running_replica(n_articles=40) as server: ...`;
-    the site is `server.site`.
+    the site is `server.site`. `latency` (seconds) is added before every answer.
     """
-    with ReplicaServer(ReplicaSite(**site_kwargs), host=host, port=port) as server:
+    with ReplicaServer(ReplicaSite(**site_kwargs), host=host, port=port, latency=latency) as server:
         yield server
+
+
+@contextmanager
+def running_replicas(
+    sites: int | Sequence[Mapping[str, Any]],
+    *,
+    host: str = "127.0.0.1",
+    latency: float = 0.0,
+    **common: Any,
+) -> Iterator[list[ReplicaServer]]:
+    """Several replica sites at once, each on its own free port (its own host:port).
+
+    `sites` is a number N (N sites built alike from `common`, seeds
+    `common.get("seed", 20250714) + i` so their articles differ) or one
+    `ReplicaSite` keyword dict per site (each merged over `common`), e.g.
+    `running_replicas([{}, {"theme": "campus"}], n_articles=60, latency=0.05)`.
+    Every server waits `latency` seconds before each answer, like a network
+    round trip. All are stopped when the block ends, even if one failed to start.
+    """
+    if isinstance(sites, int):
+        if sites < 1:
+            raise ValueError("the number of sites must be at least 1")
+        first_seed = int(common.pop("seed", 20250714))
+        specs: list[Mapping[str, Any]] = [{"seed": first_seed + i} for i in range(sites)]
+    else:
+        specs = list(sites)
+    if latency < 0:
+        raise ValueError("latency must not be negative")
+    with ExitStack() as stack:
+        servers = [
+            stack.enter_context(
+                ReplicaServer(ReplicaSite(**{**common, **spec}), host=host, latency=latency)
+            )
+            for spec in specs
+        ]
+        yield servers
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog or "python -m replica",
-        description="Serve the replica of the 国关要闻 column on loopback until Ctrl-C.",
+        description=(
+            "Serve replica VSB sites on loopback until Ctrl-C: by default the 国关要闻 "
+            "column's site; --site campus for a second site in an older VSB theme; "
+            "several sites at once with --site repeated or --count."
+        ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--host", default="127.0.0.1", help="loopback address")
-    parser.add_argument("--port", type=int, default=8000, help="port, 0 for any")
+    parser.add_argument(
+        "--port", type=int, default=8000, help="port of the first site (the next: +1...), 0 for any"
+    )
+    parser.add_argument(
+        "--site",
+        action="append",
+        choices=sorted(THEMES),
+        default=None,
+        help="which site to serve (repeat for several, one port each; default: uir)",
+    )
+    parser.add_argument(
+        "--count",
+        type=int,
+        default=1,
+        help="serve this many sites, cycling through --site, each with the next seed",
+    )
     parser.add_argument("--seed", type=int, default=20250714, help="generator seed")
-    parser.add_argument("--articles", type=int, default=230, help="number of articles")
+    parser.add_argument("--articles", type=int, default=230, help="articles of the main column")
     parser.add_argument("--page-size", type=int, default=15, help="items per listing page")
     parser.add_argument(
-        "--listing-layout", choices=LISTING_LAYOUTS, default="modern", help="listing markup"
+        "--listing-layout",
+        choices=ALL_LISTING_LAYOUTS,
+        default=None,
+        help="listing markup of the main column (default: the site's own)",
     )
     parser.add_argument(
         "--column-path",
-        default="/ggyw.htm",
-        help="where page 1 of the 国关要闻 listing is served",
+        default=None,
+        help="where page 1 of the main column is served (default: /ggyw.htm for uir, "
+        "/xwzx/xxyw.htm for campus)",
     )
     parser.add_argument(
         "--faults",
@@ -305,48 +367,69 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    try:
-        site = ReplicaSite(
-            seed=args.seed,
-            n_articles=args.articles,
-            page_size=args.page_size,
-            listing_layout=args.listing_layout,
-            column_path=args.column_path,
-            faults=(
-                None
-                if args.faults is None
-                else FaultPlan(seed=args.faults, slow_delay=args.slow_delay)
-            ),
-        )
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     if args.latency_ms < 0:
         print("error: --latency-ms must not be negative", file=sys.stderr)
         return 2
-    server = ReplicaServer(
-        site,
-        host=args.host,
-        port=args.port,
-        verbose=args.verbose,
-        latency=args.latency_ms / 1000,
-    )
-    try:
-        server.start()
-    except OSError as exc:
-        print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
-        return 1
-    mode = "" if args.faults is None else f" in fault mode (seed {args.faults})"
-    try:
-        # Inside the try: a Ctrl-C the moment the URL is out still ends cleanly.
+    themes: list[str] = args.site or ["uir"]
+    count = max(args.count, len(themes))
+    if args.count < 1:
+        print("error: --count must be at least 1", file=sys.stderr)
+        return 2
+    if args.port != 0 and not 0 < args.port + count - 1 < 65536:
         print(
-            f"Replica of 国关要闻 serving at {server.start_url}{mode} "
-            f"(home page {server.home_url}; Ctrl-C to stop)",
-            flush=True,
+            f"error: ports {args.port}..{args.port + count - 1} are out of range", file=sys.stderr
         )
+        return 2
+    try:
+        sites = [
+            ReplicaSite(
+                seed=args.seed + i,
+                n_articles=args.articles,
+                page_size=args.page_size,
+                listing_layout=args.listing_layout,
+                column_path=args.column_path,
+                theme=themes[i % len(themes)],
+                faults=(
+                    None
+                    if args.faults is None
+                    else FaultPlan(seed=args.faults, slow_delay=args.slow_delay)
+                ),
+            )
+            for i in range(count)
+        ]
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    servers = [
+        ReplicaServer(
+            site,
+            host=args.host,
+            port=args.port + i if args.port else 0,
+            verbose=args.verbose,
+            latency=args.latency_ms / 1000,
+        )
+        for i, site in enumerate(sites)
+    ]
+    try:
+        for server in servers:
+            try:
+                server.start()
+            except OSError as exc:
+                print(f"error: cannot listen on {args.host}:{server.port}: {exc}", file=sys.stderr)
+                return 1
+        mode = "" if args.faults is None else f" in fault mode (seed {args.faults})"
+        # Inside the try: a Ctrl-C the moment the URLs are out still ends cleanly.
+        for server in servers:
+            others = ", ".join(f"{c.name} {c.start_path}" for c in server.site.columns[1:])
+            print(
+                f"Replica of {server.site.theme.main.name} serving at {server.start_url}{mode} "
+                f"(home page {server.home_url}; other columns: {others}; Ctrl-C to stop)",
+                flush=True,
+            )
         threading.Event().wait()
     except KeyboardInterrupt:
         pass
     finally:
-        server.stop()
+        for server in servers:
+            server.stop()
     return 0

@@ -28,13 +28,13 @@ from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from replica import render
+from replica.columns import Column, ColumnInfo
 from replica.content import SOURCE_UNITS, ContentGenerator, attachments_for
 from replica.faults import Faults, NoFaults, Request, Response
 from replica.model import (
+    ALL_LISTING_LAYOUTS,
     CREDIT_LABELS,
-    LISTING_LAYOUTS,
     REVIEWER_ROLES,
-    TEMPLATES,
     Article,
     Credit,
     Entry,
@@ -46,8 +46,18 @@ from replica.model import (
     TemplateName,
     etag_for,
 )
+from replica.themes import THEMES, Theme, theme_named
 
-__all__ = ["Article", "LinkItem", "ListingPage", "ReplicaSite", "Request", "Response"]
+__all__ = [
+    "THEMES",
+    "Article",
+    "ColumnInfo",
+    "LinkItem",
+    "ListingPage",
+    "ReplicaSite",
+    "Request",
+    "Response",
+]
 
 BEIJING = timezone(timedelta(hours=8))
 SEED_NEWS_ID = 20688
@@ -55,7 +65,9 @@ SEED_PUBLISHED = datetime(2025, 7, 14, 17, 32)
 # Fixed times for files that never change, so their validators are stable.
 STATIC_MODIFIED = datetime(2024, 3, 1, 9, 0)
 
-TEMPLATE_WEIGHTS = (4, 3, 2, 1, 2, 1)  # arc, intro, contit, titlestyle, cndate, bracket
+
+#: The schema version of record/record.schema.json that expected_record speaks.
+RECORD_SCHEMA_VERSION = 2
 DAY_GAPS = (0, 0, 1, 1, 1, 2, 2, 3, 4, 5, 7)
 #: Gaps for large sites (benchmarks): several articles a day, so that 50,000
 #: articles still fit between 1949 and today.
@@ -88,6 +100,7 @@ ATTACHMENT_TYPES = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+DYNAMIC_URLTYPE = "news.NewsContentUrl"
 
 
 def _load_seed() -> dict[str, Any]:
@@ -96,14 +109,25 @@ def _load_seed() -> dict[str, Any]:
     return data
 
 
-def _split_column_path(path: str) -> tuple[str, str]:
+def _split_column_path(path: str, theme: Theme = THEMES["uir"]) -> tuple[str, str]:
     """`/xwzx/ggyw.htm` -> ("xwzx/", "ggyw"); ValueError for anything else."""
     m = re.fullmatch(r"/((?:[a-z][a-z0-9_]*/)*)([a-z][a-z0-9_]*)\.htm", path)
     if m is None:
         raise ValueError(f"column_path must look like /ggyw.htm or /xwzx/ggyw.htm, not {path!r}")
-    if m.group(2) in {s for s, _, _ in render.OTHER_COLUMNS} | {"index", "info"}:
+    if m.group(2) in {c.slug for c in theme.others} | {"index", "info", "content"}:
         raise ValueError(f"column_path {path!r} is taken by another page of the site")
     return m.group(1), m.group(2)
+
+
+def site_of(base_url: str) -> str:
+    """`http://127.0.0.1:8000/` -> `127.0.0.1:8000`: the record's `site`.
+
+    The host, lower-cased, with the port unless it is the scheme's default.
+    """
+    parts = urlsplit(base_url)
+    host = (parts.hostname or "").lower()
+    port = parts.port
+    return host if port in (None, {"https": 443}.get(parts.scheme, 80)) else f"{host}:{port}"
 
 
 def _http_date(beijing: datetime) -> str:
@@ -130,12 +154,20 @@ def _not_modified(headers: Mapping[str, str], etag: str, last_modified: datetime
 
 
 class ReplicaSite:
-    """The 国关要闻 column: articles, listing pages and an HTTP-shaped `respond`.
+    """One VSB site: its main column (国关要闻 by default), other columns, and `respond`.
 
-    Page k of the listing (1 = newest) is `/{slug}.htm` for k = 1 and
+    Page k of the main listing (1 = newest) is `/{slug}.htm` for k = 1 and
     `/{slug}/{M-k+1}.htm` otherwise, M being the number of pages; the oldest page
-    `/{slug}/1.htm` holds the remainder. `content.jsp` listing items answer 404
-    (the dynamic item is not public); off-site WeChat items are never served.
+    `/{slug}/1.htm` holds the remainder. The main column's `content.jsp` link
+    items answer 404 (the dynamic item is not public); off-site WeChat items are
+    never served. The other columns (`columns`) carry `content.jsp` items that
+    are served, some also at /info/T/N.htm and some not yet, a PDF-bodied
+    article and a data: image.
+
+    `theme` picks the site (`replica.themes`): "uir" (国际关系学院, the
+    default) or "campus" (云麓大学, an older VSB theme whose main column is
+    学校要闻 at /xwzx/xxyw.htm). `column_slug`, `column_id`, `listing_layout`
+    and `column_path` default to the theme's main column.
     Thread-safe: `respond` and the mutations (`publish`, `edit`, `take_down`, `unlist`,
     `restore`) hold one lock.
     """
@@ -145,27 +177,37 @@ class ReplicaSite:
         seed: int = 20250714,
         n_articles: int = 230,
         page_size: int = 15,
-        column_slug: str = "ggyw",
-        column_id: int = 1031,
-        listing_layout: ListingLayout = "modern",
+        column_slug: str | None = None,
+        column_id: int | None = None,
+        listing_layout: ListingLayout | None = None,
         n_link_items: int = 5,
         faults: Faults | None = None,
         column_path: str | None = None,
         n_other_articles: int = 3,
+        theme: str = "uir",
     ) -> None:
+        self.theme = theme_named(theme)
+        main = self.theme.main
+        if column_slug is None and column_path is None:
+            column_path = main.start_path
+        column_slug = column_slug or main.slug
+        column_id = main.column_id if column_id is None else column_id
+        listing_layout = listing_layout or main.layout
         if n_articles < 1:
             raise ValueError("n_articles must be at least 1 (the seed article)")
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
         if not re.fullmatch(r"[a-z][a-z0-9_]*", column_slug):
             raise ValueError(f"column_slug must be a plain lower-case name, not {column_slug!r}")
-        if listing_layout not in LISTING_LAYOUTS:
-            raise ValueError(f"listing_layout must be one of {LISTING_LAYOUTS}")
+        if listing_layout not in ALL_LISTING_LAYOUTS:
+            raise ValueError(f"listing_layout must be one of {ALL_LISTING_LAYOUTS}")
         if n_link_items < 0:
             raise ValueError("n_link_items must not be negative")
+        if n_other_articles < 0:
+            raise ValueError("n_other_articles must not be negative")
         folder = ""
         if column_path is not None:
-            folder, column_slug = _split_column_path(column_path)
+            folder, column_slug = _split_column_path(column_path, self.theme)
         self.seed = seed
         self.page_size = page_size
         self.column_slug = column_slug
@@ -191,7 +233,7 @@ class ReplicaSite:
         self._build(n_articles, n_link_items)
         # Article pages link the column where it was when they were published.
         self._article_ref = folder + column_slug
-        self._other_columns = self._build_other_columns(n_other_articles)
+        self._columns = self._build_columns(n_other_articles)
         self._listing_modified = max(self._entry_modified(e) for e in self._entries)
         self._clock = self._listing_modified
         self.faults.bind(self)
@@ -244,8 +286,11 @@ class ReplicaSite:
         others = [i for i in range(n_slots) if i != anchor]
         link_slots = sorted(rng.sample(others, min(n_link_items, len(others))))
         n_generated = n_articles - 1
-        templates: list[TemplateName] = list(TEMPLATES)[:n_generated]
-        templates += rng.choices(TEMPLATES, TEMPLATE_WEIGHTS, k=n_generated - len(templates))
+        main = self.theme.main
+        templates: list[TemplateName] = list(main.templates)[:n_generated]
+        templates += rng.choices(
+            main.templates, main.template_weights, k=n_generated - len(templates)
+        )
         rng.shuffle(templates)
 
         chronological: list[Entry] = []
@@ -305,11 +350,20 @@ class ReplicaSite:
             template=template,
             presentation=presentation,
             modified=when + timedelta(minutes=rng.randint(5, 240)),
+            column_name=self.theme.main.name,
+            review_labels=self._review_labels(),
         )
+
+    def _review_labels(self) -> tuple[str, str, str]:
+        main = self.theme.main
+        if len(main.label_sets) == 1:
+            return main.label_sets[0]  # no draw: the 国关要闻 pages stay as they were
+        return self._rng.choices(main.label_sets, main.label_weights)[0]
 
     def _seed_article(self) -> Article:
         data = _load_seed()
         reviewers = {role: tuple(names) for role, names in data["reviewers"].items()}
+        main = self.theme.main
         return Article(
             column_id=self.column_id,
             news_id=self._seed_news_id,
@@ -320,7 +374,7 @@ class ReplicaSite:
             reviewer_joiners={role: "、" for role in reviewers},
             credits=(),
             attachments=(),
-            template="arc",
+            template="arc" if "arc" in main.templates else main.templates[0],
             presentation=Presentation(
                 colon="：",
                 credit_layout="lines",
@@ -336,6 +390,8 @@ class ReplicaSite:
             ),
             modified=SEED_PUBLISHED + timedelta(minutes=48),
             is_seed=True,
+            column_name=main.name,
+            review_labels=main.label_sets[0],
         )
 
     def _register(self, article: Article) -> None:
@@ -347,46 +403,44 @@ class ReplicaSite:
         for att in article.attachments:
             self._attachments[att.file_id] = (article.news_id, att.name)
 
-    def _build_other_columns(self, n: int) -> dict[str, list[Article]]:
-        """A few articles in each sibling column (render.OTHER_COLUMNS), from their own rng.
+    def _build_columns(self, n_other_articles: int) -> list[Column]:
+        """The theme's other columns (通知公告, 学术动态...), each from its own rng.
 
-        They never touch the 国关要闻 column's rng, so its pages are the same
-        bytes with or without them.
+        They never touch the main column's rng, so its pages are the same bytes
+        with or without them.
         """
-        rng = random.Random(self.seed + 1)
-        gen = ContentGenerator(rng)
-        columns: dict[str, list[Article]] = {}
-        self._other_articles: dict[tuple[int, int], tuple[str, Article]] = {}
-        for slug, column_id, _name in render.OTHER_COLUMNS:
-            when = SEED_PUBLISHED - timedelta(days=rng.randint(1, 9))
-            news_id = 3000 + column_id
-            articles: list[Article] = []
-            for _ in range(n):
-                draft = gen.draft(when)
-                articles.append(
-                    Article(
-                        column_id=column_id,
-                        news_id=news_id,
-                        title=draft.title,
-                        published=when,
-                        blocks=tuple(b for b in draft.blocks if isinstance(b, Paragraph)),
-                        reviewers=draft.reviewers,
-                        reviewer_joiners=draft.reviewer_joiners,
-                        credits=draft.credits,
-                        attachments=(),
-                        template="arc",
-                        presentation=gen.presentation("arc", draft, False),
-                        modified=when + timedelta(minutes=30),
-                    )
-                )
-                news_id -= rng.randint(1, 9)
-                when = self._at_random_time(when.date() - timedelta(days=rng.randint(1, 6)))
-            for newer, older in itertools.pairwise(articles):
-                newer.next_id, older.prev_id = older.news_id, newer.news_id
-            for article in articles:
-                self._other_articles[column_id, article.news_id] = (slug, article)
-            columns[slug] = articles
+        columns: list[Column] = []
+        self._other_articles: dict[tuple[int, int], tuple[Column, Article]] = {}
+        self._other_files: dict[str, Article] = {}  # image and PDF paths -> article
+        self._other_attachments: dict[int, tuple[Article, str]] = {}
+        for i, spec in enumerate(self.theme.others):
+            rng = random.Random(f"{self.seed}/{spec.ref}")
+            column = Column(
+                spec,
+                rng,
+                newest=self._at_random_time_with(rng, SEED_PUBLISHED.date(), rng.randint(1, 9)),
+                first_id=self.theme.other_ids_from + 500 * (i + 1),
+                first_file_id=70001 + 1000 * i,
+                n_articles=n_other_articles if spec.sized_by_site else None,
+            )
+            for article in column.articles:
+                self._other_articles[column.spec.column_id, article.news_id] = (column, article)
+                for fig in article.figures:
+                    if not fig.inline:
+                        self._other_files[fig.path] = article
+                        if original := render.original_path(fig.path):
+                            self._other_files[original] = article
+                if article.pdf_path:
+                    self._other_files[article.pdf_path] = article
+                for att in article.attachments:
+                    self._other_attachments[att.file_id] = (article, att.name)
+            columns.append(column)
         return columns
+
+    @staticmethod
+    def _at_random_time_with(rng: random.Random, day: date, days_before: int) -> datetime:
+        when = day - timedelta(days=days_before)
+        return datetime.combine(when, time(rng.randint(8, 20), rng.randint(0, 59)))
 
     @staticmethod
     def _entry_modified(entry: Entry) -> datetime:
@@ -456,12 +510,18 @@ class ReplicaSite:
         return [a for a in self.articles if term in a.title or term in a.body_text]
 
     def expected_record(self, article: Article | int, base_url: str) -> dict[str, Any]:
-        """Ground truth for one article in the record schema's terms.
+        """Ground truth for one article of any column, in the record schema's terms (v2).
 
-        Covers url, title, published_at, body_text, reviewers, credits, images,
-        attachments, column, column_id, news_id, prev_url and next_url: what a
-        careful reader takes from the rendered page. `base_url` is the scheme and
-        host the site is served at, e.g. "http://127.0.0.1:8000".
+        Covers schema_version, url, site, title, published_at, body_text,
+        reviewers, credits, role_labels, images, attachments, body_pdf, column,
+        column_id, news_id, prev_url and next_url: what a careful reader takes
+        from the rendered page. What only a crawl knows (body_html,
+        published_at_raw, view_count, listing, warnings, fetched_at, warc) is
+        left out. `url` is the static form /info/T/N.htm even for an item the
+        listing shows as content.jsp, and even when that static page does not
+        exist yet: one article, one record. `base_url` is the scheme and host
+        the site is served at, e.g. "http://127.0.0.1:8000". An int is a news
+        id of the main column.
         """
         a = article if isinstance(article, Article) else self.article(article)
         base = base_url.rstrip("/")
@@ -474,23 +534,50 @@ class ReplicaSite:
             return None if news_id is None else f"{base}/info/{a.column_id}/{news_id}.htm"
 
         return {
+            "schema_version": RECORD_SCHEMA_VERSION,
             "url": base + a.path,
+            "site": site_of(base),
             "title": " ".join(a.title.split()),
             "published_at": published_at,
             "body_text": a.body_text,
             "reviewers": reviewers,
             "credits": credits,
-            "images": [{"url": base + f.path, "caption": f.caption} for f in a.figures],
+            "role_labels": self.role_labels(a),
+            "images": [
+                {"url": f.path if f.inline else base + f.path, "caption": f.caption}
+                for f in a.figures
+            ],
             "attachments": [
                 {"url": base + self.attachment_path(att.file_id), "name": att.name}
                 for att in a.attachments
             ],
-            "column": render.COLUMN_NAME,
+            "body_pdf": base + a.pdf_path if a.pdf_path else None,
+            "column": a.column_name,
             "column_id": a.column_id,
             "news_id": a.news_id,
             "prev_url": sibling(a.prev_id),
             "next_url": sibling(a.next_id),
         }
+
+    @staticmethod
+    def role_labels(article: Article) -> dict[str, str]:
+        """The label the page prints for each role it names (一校, 初审, 文, 作者...)."""
+        labels = {
+            role: label
+            for (role, _), label in zip(REVIEWER_ROLES, article.review_labels, strict=True)
+            if article.reviewers.get(role)
+        }
+        header_role = render.HEADER_ROLES.get(article.template)
+        for c in article.credits:
+            if c.role == header_role:
+                labels[c.role] = render.HEADER_LABELS[article.template]
+            elif c.names:
+                labels[c.role] = c.label
+        return labels
+
+    def expected_records(self, base_url: str) -> list[dict[str, Any]]:
+        """`expected_record` of every article of every column, main column first."""
+        return [self.expected_record(a, base_url) for c in self.columns for a in c.articles]
 
     @staticmethod
     def attachment_path(file_id: int) -> str:
@@ -519,7 +606,8 @@ class ReplicaSite:
             for _ in range(n):
                 cur = self._after(cur)
                 next_id += self._rng.randint(1, 18)
-                template = self._rng.choices(TEMPLATES, TEMPLATE_WEIGHTS)[0]
+                main = self.theme.main
+                template = self._rng.choices(main.templates, main.template_weights)[0]
                 art = self._new_article(next_id, cur, template)
                 if previous is not None:
                     art.next_id = previous.news_id
@@ -627,7 +715,7 @@ class ReplicaSite:
         link the new place. Article pages keep their URLs and their bytes.
         ValueError for a path that is not `/[folder/...]slug.htm`.
         """
-        folder, slug = _split_column_path(path)
+        folder, slug = _split_column_path(path, self.theme)
         with self._lock:
             self._moved.append((self.start_path, redirect))
             self.column_folder, self.column_slug = folder, slug
@@ -635,8 +723,39 @@ class ReplicaSite:
 
     @property
     def sibling_articles(self) -> list[Article]:
-        """Articles of the other columns (通知公告, 媒体国关): never part of 国关要闻."""
-        return [a for articles in self._other_columns.values() for a in articles]
+        """Articles of the other columns (通知公告, 媒体国关...): never part of the main one."""
+        return [a for column in self._columns for a in column.articles]
+
+    @property
+    def columns(self) -> list[ColumnInfo]:
+        """Every column of the site, the main one first: name, id, pages and articles.
+
+        The main column's `articles` are its static articles (`articles`); its
+        `content.jsp` link items are not public and not articles.
+        """
+        with self._lock:
+            main = ColumnInfo(
+                name=self.theme.main.name,
+                column_id=self.column_id,
+                start_path=self.start_path,
+                page_paths=tuple(p.path for p in self.listing_pages()),
+                count_up=False,
+                layout=self.listing_layout,
+                articles=tuple(self.articles),
+            )
+            return [main, *(c.info() for c in self._columns)]
+
+    @property
+    def start_paths(self) -> list[str]:
+        """Page 1 of every column's listing, the main column first."""
+        return [c.start_path for c in self.columns]
+
+    def find_article(self, column_id: int, news_id: int) -> Article:
+        """The article /info/{column_id}/{news_id}.htm is (or will be), in any column."""
+        with self._lock:
+            if column_id == self.column_id and news_id in self._articles:
+                return self._articles[news_id]
+            return self._other_articles[column_id, news_id][1]
 
     # --- HTTP -------------------------------------------------------------------------
 
@@ -697,9 +816,20 @@ class ReplicaSite:
             if column == self.column_id and news_id in self._articles:
                 return self._article(request, self._articles[news_id])
             if (column, news_id) in self._other_articles:
-                return self._sibling_article(request, *self._other_articles[column, news_id])
+                owner_column, article = self._other_articles[column, news_id]
+                if article.has_static_page:  # else: not yet published statically
+                    return self._sibling_article(request, owner_column, article)
+        elif path == "/content.jsp":
+            if dynamic := self._dynamic_page(request, query):
+                return dynamic
         elif path in self._images:
             owner = self._articles[self._images[path]]
+            return self._page(request, render.tiny_jpeg(path), owner.published, "image/jpeg")
+        elif path in self._other_files:
+            owner = self._other_files[path]
+            if path == owner.pdf_path:
+                body = render.pdf_document(owner.title, path)
+                return self._page(request, body, owner.published, "application/pdf")
             return self._page(request, render.tiny_jpeg(path), owner.published, "image/jpeg")
         elif path == "/system/_content/download.jsp":
             return self._download(request, query)
@@ -713,7 +843,7 @@ class ReplicaSite:
             return self._page(request, body, STATIC_MODIFIED, ctype)
         elif path == f"/{ref}.vsb.css":
             return self._page(request, render.LISTING_CSS, STATIC_MODIFIED, "text/css")
-        # content.jsp items of the listing land here too: the dynamic page is not public.
+        # The main column's content.jsp link items land here too: not public.
         return self._finish(request, 404, "text/html;charset=UTF-8", render.render_404())
 
     def _listing(self, request: Request, number: int) -> Response:
@@ -729,17 +859,25 @@ class ReplicaSite:
                 total=len(self._entries),
                 entries=page.entries,
                 folder=self.column_folder,
+                name=self.theme.main.name,
+                theme=self.theme,
             )
             self._listing_cache[number] = body
         return self._page(request, body, self._listing_modified, "text/html")
 
-    def _article(self, request: Request, article: Article) -> Response:
-        body = self._article_cache.get(article.news_id)
+    def _article(self, request: Request, article: Article, *, dynamic: bool = False) -> Response:
+        body = None if dynamic else self._article_cache.get(article.news_id)
         if body is None:
             body = render.render_article(
-                article, lambda i: self._articles[i].title, self._article_ref
+                article,
+                lambda i: self._articles[i].title,
+                self._article_ref,
+                name=self.theme.main.name,
+                theme=self.theme,
+                dynamic=dynamic,
             )
-            self._article_cache[article.news_id] = body
+            if not dynamic:
+                self._article_cache[article.news_id] = body
         return self._page(request, body, article.modified, "text/html")
 
     def _taken_down(self, request: Request, status: int | str) -> Response:
@@ -747,14 +885,27 @@ class ReplicaSite:
             return self._finish(request, 302, "text/html", b"", extra={"Location": self.start_path})
         return self._finish(request, int(status), "text/html;charset=UTF-8", render.render_404())
 
+    def _dynamic_page(self, request: Request, query: dict[str, list[str]]) -> Response | None:
+        """`content.jsp?urltype=news.NewsContentUrl&wbtreeid=T&wbnewsid=N`: any article, live."""
+        tree, news = query.get("wbtreeid", [""])[0], query.get("wbnewsid", [""])[0]
+        if query.get("urltype") != [DYNAMIC_URLTYPE] or not (tree.isdigit() and news.isdigit()):
+            return None
+        column_id, news_id = int(tree), int(news)
+        if column_id == self.column_id and news_id in self._articles:
+            return self._article(request, self._articles[news_id], dynamic=True)
+        if (column_id, news_id) in self._other_articles:
+            column, article = self._other_articles[column_id, news_id]
+            return self._sibling_article(request, column, article, dynamic=True)
+        return None
+
     def _home(self) -> bytes:
         ref = self.column_folder + self.column_slug
         blocks: list[tuple[str, str, Sequence[Entry]]] = [
-            (render.COLUMN_NAME, ref, self._entries[:8])
+            (self.theme.main.name, ref, self._entries[:8])
         ]
-        for slug, _, name in render.OTHER_COLUMNS:
-            blocks.append((name, slug, self._other_columns.get(slug, [])))
-        return render.render_home(ref, blocks)
+        for column in self._columns:
+            blocks.append((column.spec.name, column.spec.ref, column.articles[:8]))
+        return render.render_home(ref, blocks, self.theme)
 
     def _moved_answer(self, request: Request, path: str) -> Response | None:
         """404 (or a 301 to the new page 1) for listing pages where the column used to be."""
@@ -772,30 +923,43 @@ class ReplicaSite:
         return None
 
     def _other_column(self, request: Request, path: str) -> Response | None:
-        """Page 1 (the only page) of a sibling column's listing, or None."""
-        for slug, column_id, name in render.OTHER_COLUMNS:
-            articles = self._other_columns.get(slug)
-            if path != f"/{slug}.htm" or not articles:
+        """A listing page of one of the other columns, or None."""
+        for column in self._columns:
+            number = column.page_number(path)
+            if number is None or not column.articles:
                 continue
+            spec = column.spec
+            page = column.listing_pages()[number - 1]
             body = render.render_listing(
-                slug=slug,
-                column_id=column_id,
-                layout="modern",
-                page=1,
-                n_pages=1,
-                total=len(articles),
-                entries=articles,
-                name=name,
+                slug=spec.slug,
+                column_id=spec.column_id,
+                layout=spec.layout,
+                page=number,
+                n_pages=column.n_pages,
+                total=len(column.articles),
+                entries=page.entries,
+                folder=spec.folder,
+                name=spec.name,
                 main_ref=self.column_folder + self.column_slug,
+                theme=self.theme,
+                count_up=spec.count_up,
             )
-            return self._page(request, body, articles[0].modified, "text/html")
+            modified = max(a.modified for a in column.articles)
+            return self._page(request, body, modified, "text/html")
         return None
 
-    def _sibling_article(self, request: Request, slug: str, article: Article) -> Response:
-        name = next(n for s, _, n in render.OTHER_COLUMNS if s == slug)
-        siblings = {a.news_id: a for a in self._other_columns[slug]}
+    def _sibling_article(
+        self, request: Request, column: Column, article: Article, *, dynamic: bool = False
+    ) -> Response:
         body = render.render_article(
-            article, lambda i: siblings[i].title, slug, name=name, main_ref=self._article_ref
+            article,
+            lambda i: column.by_id[i].title,
+            column.spec.ref,
+            name=column.spec.name,
+            main_ref=self._article_ref,
+            theme=self.theme,
+            static_of=lambda i: column.by_id[i].has_static_page,
+            dynamic=dynamic,
         )
         return self._page(request, body, article.modified, "text/html")
 
@@ -805,28 +969,33 @@ class ReplicaSite:
             query.get("urltype") == ["news.DownloadAttachUrl"]
             and query.get("owner") == [str(render.OWNER)]
             and file_id.isdigit()
-            and int(file_id) in self._attachments
+            and (int(file_id) in self._attachments or int(file_id) in self._other_attachments)
         )
         if not ok:
             return self._finish(request, 404, "text/html;charset=UTF-8", render.render_404())
-        news_id, name = self._attachments[int(file_id)]
+        if int(file_id) in self._attachments:
+            news_id, name = self._attachments[int(file_id)]
+            published = self._articles[news_id].published
+        else:
+            owner, name = self._other_attachments[int(file_id)]
+            published = owner.published
         ext = name.rsplit(".", 1)[-1].lower()
         disposition = f"attachment; filename*=UTF-8''{quote(name)}"
         return self._page(
             request,
             render.attachment_bytes(name),
-            self._articles[news_id].published,
+            published,
             ATTACHMENT_TYPES.get(ext, "application/octet-stream"),
             extra={"Content-Disposition": disposition},
         )
 
     def _dynclicks(self, request: Request, query: dict[str, list[str]]) -> Response:
         click_id = query.get("clickid", [""])[0]
-        if (
-            query.get("clicktype") != ["wbnews"]
-            or not click_id.isdigit()
-            or int(click_id) not in self._articles
-        ):
+        known = click_id.isdigit() and (
+            int(click_id) in self._articles
+            or any(int(click_id) == news_id for _, news_id in self._other_articles)
+        )
+        if query.get("clicktype") != ["wbnews"] or not known:
             return self._finish(request, 404, "text/html;charset=UTF-8", render.render_404())
         body = str(self.view_count(int(click_id))).encode("ascii")
         # Counts are dynamic on the real site: no validators.
