@@ -18,6 +18,7 @@ KEYS = {
     "requests", "responses", "response_bytes", "listing_pages", "articles", "warc",
     "field_fill", "alarms", "problem_counts", "problems", "failures", "external_items",
     "recovery", "archiver_error", "pid", "exit_code", "column", "damage", "requisites",
+    "columns",
 }  # fmt: skip
 
 
