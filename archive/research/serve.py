@@ -258,6 +258,12 @@ def register_plugin() -> None:
         pm.register(web, name=PLUGIN_NAME)
 
 
+#: Facets each table page shows by default (Datasette ``facets`` metadata).
+FACETS: dict[str, tuple[str, ...]] = {
+    "articles": ("site", "column_name"),
+    "article_facts": ("column_name",),
+}
+
 #: The search page, linked from Datasette's home page, menu and canned query.
 SEARCH_PAGE = "/-/uir-news/search"
 
@@ -275,7 +281,12 @@ def metadata(db_name: str = "catalog", archive: Path | None = None) -> dict[str,
         "databases": {
             db_name: {
                 "tables": {
-                    name: {"description": info["description"], "columns": info["columns"]}
+                    name: {
+                        "description": info["description"],
+                        "columns": info["columns"],
+                        # Many sites and columns in one archive: count by each at a glance.
+                        **({"facets": list(FACETS[name])} if name in FACETS else {}),
+                    }
                     for name, info in TABLES.items()
                 },
                 "queries": {
