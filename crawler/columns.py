@@ -9,10 +9,13 @@ it has a :attr:`ColumnWalk.key` (``host[:port] id``, else ``host[:port]
 name``) under which the catalog remembers whether the column was walked whole
 (``walk_complete {key}``) and under which the run counts its records.
 
-An item on the listing whose ``/info/{id}/`` names another column id is that
-column's article, not this one's: it is followed only when that column is
-also walked in this crawl (and then archived as that column's), else counted
-as ``crawl/other_column_items`` and left.
+An item on the listing whose ``/info/{id}/`` names another column id than
+most items of the listing do (:attr:`ColumnWalk.page_id`) is that column's
+article, not this one's: it is followed only when that column is also walked
+in this crawl (and then archived as that column's), else counted as
+``crawl/other_column_items`` and left. A configured id only names the
+column on its records and in the catalog; which items are the column's is
+decided by the ids its pages carry.
 """
 
 from __future__ import annotations
@@ -70,6 +73,8 @@ class ColumnWalk:
     start_url: str | None = None
     name: str | None = None
     id: int | None = None
+    #: The id most items of the first listing page carry (None: no /info/ items).
+    page_id: int | None = None
     #: Decided on the first listing page: walk every page, or stop after known articles.
     full_walk: bool | None = None
     listing_failed: bool = False
@@ -102,6 +107,7 @@ class ColumnWalk:
         self.settled = True
         if self.name is None:
             self.name = page_name or self.find_name
+        self.page_id = page_id
         if self.id is None:
             self.id = page_id
 

@@ -113,3 +113,29 @@ def test_incremental_walk_ends_at_the_last_page_or_off_the_host() -> None:
     assert _follow(spider, _listing(START), new=5, known=0, next_url=None) == []
     offsite = "https://elsewhere.example/ggyw/2.htm"
     assert _follow(spider, _listing(START), new=5, known=0, next_url=offsite) == []
+
+
+def test_many_start_urls_are_many_columns_on_their_hosts() -> None:
+    spider = _spider(
+        UIR_NEWS_START_URL=None,
+        UIR_NEWS_START_URLS=[START, "http://127.0.0.1:8000/tzgg.htm", "http://other.example/a.htm"],
+    )
+    assert [walk.start_url for walk in spider.walks] == [
+        START,
+        "http://127.0.0.1:8000/tzgg.htm",
+        "http://other.example/a.htm",
+    ]
+    assert spider.allowed_domains == ["127.0.0.1", "other.example"]
+
+
+def test_an_item_of_another_column_is_followed_only_when_that_column_is_walked() -> None:
+    spider = _spider(UIR_NEWS_START_URL=None, UIR_NEWS_START_URLS=[START, START + "?b"])
+    ggyw, tzgg = spider.walks
+    ggyw.settle("国关要闻", 1031)
+    tzgg.settle("通知公告", 1032)
+    spider.walks_by_id[(tzgg.site, 1032)] = tzgg
+    assert spider._owner_of(ggyw, "http://127.0.0.1:8000/info/1031/1.htm") is ggyw
+    assert spider._owner_of(ggyw, "http://127.0.0.1:8000/info/1032/2.htm") is tzgg
+    assert spider._owner_of(ggyw, "http://127.0.0.1:8000/info/1099/3.htm") is None
+    # Not a VSB article path: the column's own (nothing says otherwise).
+    assert spider._owner_of(ggyw, "http://127.0.0.1:8000/news/4.htm") is ggyw

@@ -488,7 +488,7 @@ class GxywSpider(scrapy.Spider):
             self._listing_failed(walk)
             self.report(response.url, "listing_without_items", article=False)
         host = urlsplit(response.url).hostname
-        new_items = known_items = other_items = 0
+        new_items = known_items = 0
         for item in page.items:
             if item.kind != "article" or urlsplit(item.url).hostname != host:
                 # Link-type items (off-site, often WeChat) and content.jsp
@@ -500,7 +500,6 @@ class GxywSpider(scrapy.Spider):
                 continue
             owner = self._owner_of(walk, response.urljoin(item.url))
             if owner is None:
-                other_items += 1
                 self.crawler.stats.inc_value("crawl/other_column_items")
                 self.run.external_items.append(
                     {
@@ -526,15 +525,6 @@ class GxywSpider(scrapy.Spider):
                 recheck = self._recheck_request(response, item, state, owner)
                 if recheck is not None:
                     yield recheck
-        if page.items and other_items == len(page.items):
-            self._listing_failed(walk)
-            self.report(
-                response.url,
-                "listing_of_other_columns",
-                f"all {other_items} items belong to other columns than {walk.describe()} "
-                f"(column id {walk.id}); is the configured id right?",
-                article=False,
-            )
         yield from self._follow_pagination(
             response, walk, page.next_url, page.page_urls, new_items, known_items
         )
@@ -547,8 +537,8 @@ class GxywSpider(scrapy.Spider):
             names[0] if names else None,
             listing_column_id(response.urljoin(item.url) for item in page.items),
         )
-        if walk.id is not None:
-            self.walks_by_id.setdefault((walk.site, walk.id), walk)
+        if walk.page_id is not None:
+            self.walks_by_id.setdefault((walk.site, walk.page_id), walk)
         # The first run of a column, and the first after one that did not
         # finish, walk everything.
         walk.full_walk = self.full_walk_asked or not self.catalog().walk_complete(walk.key)
@@ -557,7 +547,7 @@ class GxywSpider(scrapy.Spider):
     def _owner_of(self, walk: ColumnWalk, url: str) -> ColumnWalk | None:
         """Whose item this is: ``walk``'s own, another walked column's, or None (not followed)."""
         item_id = info_column_id(url)
-        if item_id is None or walk.id is None or item_id == walk.id:
+        if item_id is None or walk.page_id is None or item_id == walk.page_id:
             return walk
         return self.walks_by_id.get((walk.site, item_id))
 
