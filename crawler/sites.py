@@ -41,6 +41,8 @@ from record import site_of
 _SITE_KEYS = {"url", "columns", "delay", "concurrency", "autothrottle"}
 _COLUMN_KEYS = {"url", "name", "id"}
 _TOP_KEYS = {"sites"}
+#: Seconds: a configured ``delay = 0`` becomes this (see CrawlPlan.download_slots).
+_SMALLEST_DELAY = 0.001
 
 
 class ConfigError(ValueError):
@@ -127,7 +129,10 @@ class CrawlPlan:
                 continue
             entry: dict[str, Any] = {}
             if p.delay is not None:
-                entry["delay"] = p.delay
+                # Scrapy (2.19) starts every queued request of a slot at once
+                # when its delay is 0, whatever its concurrency: the smallest
+                # delay keeps "one request at a time" true.
+                entry["delay"] = max(p.delay, _SMALLEST_DELAY)
             if p.concurrency is not None:
                 entry["concurrency"] = p.concurrency
             slots[site.site] = entry

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 import subprocess
 import sys
+import time
 import zipfile
 from collections import Counter
 from collections.abc import Iterator
@@ -14,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from replica.server import ReplicaServer
+from replica.server import LoggedRequest, ReplicaServer
 from replica.site import ReplicaSite
 from tests.helpers.cli import REPO, run_cli
 
@@ -163,3 +165,36 @@ def test_a_bad_config_exits_2_with_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "a column needs a url" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_each_site_is_asked_one_request_at_a_time_and_sites_side_by_side(tmp_path: Path) -> None:
+    """Per-site politeness on one host: each port its own slot, one request at a time."""
+    arrivals: list[tuple[float, int]] = []
+
+    class Timed(ReplicaServer):
+        def log(self, entry: LoggedRequest) -> None:
+            arrivals.append((time.perf_counter(), self.port))
+            super().log(entry)
+
+    latency = 0.1
+    sites = [Timed(ReplicaSite(seed=100 + i, n_articles=8), latency=latency) for i in range(2)]
+    with sites[0], sites[1]:
+        config = tmp_path / "sites.toml"
+        config.write_text(
+            "".join(
+                f'[[sites]]\nurl = "{s.base_url}/"\nconcurrency = 1\ndelay = 0\n'
+                'autothrottle = false\n[[sites.columns]]\nurl = "ggyw.htm"\n'
+                for s in sites
+            ),
+            "utf-8",
+        )
+        run_cli("crawl", "--config", config, "--archive", tmp_path / "a", "--no-requisites")
+    for server in sites:
+        times = [t for t, port in arrivals if port == server.port]
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        # One at a time: the next request comes after the last answer (latency).
+        assert min(gaps) >= latency * 0.9, gaps
+    # Side by side: the two sites' requests interleave.
+    ports = [port for _, port in arrivals]
+    changes = sum(1 for a, b in itertools.pairwise(ports) if a != b)
+    assert changes > 4

@@ -55,7 +55,8 @@ TABLES: dict[str, dict[str, Any]] = {
     "meta": {
         "description": "Key/value facts about the archive.",
         "columns": {
-            "key": "schema_version, walk_complete, search_index_version, ...",
+            "key": "schema_version, walk_complete (and `walk_complete {site} {column id}` per "
+            "column), `column_url {site} {name}`, search_index_version, ...",
             "value": "the value, as text",
         },
     },
