@@ -211,6 +211,13 @@ def format_quiet(summary: RunSummary) -> str:
 
 
 def _column_lines(summary: RunSummary) -> list[str]:
+    if len(summary.columns) > 1:
+        # Many columns: one line each; a column found by name says so in its start URL.
+        return [
+            f"  column          {c.name or '?'} ({c.site}, id {c.id}): {c.records} articles, "
+            f"{c.listing_pages} listing pages, {c.walk} walk"
+            for c in summary.columns
+        ]
     column = summary.column
     if column is None:
         return []

@@ -250,6 +250,9 @@ class GxywSpider(scrapy.Spider):
             raise RuntimeError("the gxyw spider needs the ArchiveRun extension")
         self.run = run
         self.run.walks = self.walks
+        first = self.walks[0].spec
+        # The summary's start URL: the first column's listing (or home page).
+        self.run.start_url = first.url or first.homes[0]
 
     allowed_domains: list[str]
     guesses: list[str]
