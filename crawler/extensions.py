@@ -39,11 +39,12 @@ from crawler.archiver.client import ArchiverClient, ArchiverConfig
 from crawler.archiver.pages import reparse_response
 from crawler.archiver.protocol import ArchiverResult, iso_utc
 from crawler.failures import Problem
-from crawler.layout_alarm import TRACKED_FIELDS, baseline_rates, layout_alarms
+from crawler.layout_alarm import TRACKED_FIELDS, baseline_rates, column_baseline, layout_alarms
 from crawler.processes import peak_rss_mb, tune_gc
 from crawler.summary import (
     ArticleCounts,
     ColumnFound,
+    ColumnReport,
     ExitCode,
     PeakRss,
     RequisiteCounts,
@@ -55,6 +56,8 @@ from crawler.summary import (
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
+
+    from crawler.columns import ColumnWalk
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +91,11 @@ def archiver_config(settings: BaseSettings) -> ArchiverConfig:
 def column_meta_key(site: str, name: str) -> str:
     """The catalog ``meta`` key under which the column's listing URL is remembered."""
     return f"column_url {site} {name}"
+
+
+def walk_meta_key(column_key: str) -> str:
+    """The catalog ``meta`` key saying a column (``ColumnWalk.key``) was walked whole."""
+    return f"walk_complete {column_key}"
 
 
 def recover_if_needed(layout: ArchiveLayout, lock: ArchiveLock) -> dict[str, Any] | None:
@@ -204,10 +212,11 @@ class ArchiveRun:
         self.full_walk = True
         #: Set by the spider when a listing page could not be read.
         self.listing_failed = False
-        #: Set by the spider on runs that find the column by name: where, and
-        #: the meta key it is remembered under for the next runs.
-        self.column: ColumnFound | None = None
-        self.column_key: str | None = None
+        #: Set by the spider: the columns of the run (found by name or not,
+        #: their name, id, walk and listing pages), for the summary.
+        self.walks: list[ColumnWalk] = []
+        #: Catalog ``meta`` values to write at close (a column's URL found by name).
+        self._remembered: dict[str, str] = {}
         self._recovery: dict[str, Any] | None = None
         #: Damage met this run (at the repair and at the index step), named.
         self._damage: list[str] = []
@@ -288,6 +297,15 @@ class ArchiveRun:
         """A value an earlier run remembered in the catalog's ``meta`` table (read-only)."""
         return catalog.get_meta(self.client.reader.conn, key)
 
+    def remember(self, key: str, value: str) -> None:
+        """Keep ``value`` in the catalog's ``meta`` table for the next runs (written at close)."""
+        self._remembered[key] = value
+
+    @property
+    def column(self) -> ColumnFound | None:
+        """The first column the run looked for by name (the summary's ``column``), if any."""
+        return next((walk.found for walk in self.walks if walk.found is not None), None)
+
     def report(self, url: str, reason: str, detail: str = "", *, article: bool = True) -> None:
         """Note a page that did not become an article, with its reason.
 
@@ -315,7 +333,7 @@ class ArchiveRun:
             self.problems.extend(result.problems)
             self.summary = summary = self._summarize(reason)
             try:
-                self._write_summary(summary, walked_everything=self._walked_everything(reason))
+                self._write_summary(summary, walked=self._walked_columns(reason))
             except OSError as exc:
                 if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
                     raise
@@ -338,8 +356,15 @@ class ArchiveRun:
             self.stats.set_value("archive/archiver_error", result.error)
             logger.error("The archiver failed: %s", result.error)
 
-    def _walked_everything(self, reason: str) -> bool:
-        return self.full_walk and reason == "finished" and not self.listing_failed
+    def _walked_columns(self, reason: str) -> list[str]:
+        """Keys of the columns this run walked whole (every listing page, none failed)."""
+        if reason != "finished":
+            return []
+        return [
+            walk.key
+            for walk in self.walks
+            if walk.settled and walk.full_walk and not walk.listing_failed
+        ]
 
     def _summarize(self, reason: str) -> RunSummary:
         stats = self.stats.get_stats()
@@ -353,7 +378,13 @@ class ArchiveRun:
         for entry in self.problems:
             problem_counts[entry.reason] = problem_counts.get(entry.reason, 0) + 1
         field_fill = {name: count(f"extract/field_present/{name}") for name in TRACKED_FIELDS}
-        alarms = layout_alarms(field_fill, records, baseline_rates(self._history))
+        columns = self._column_reports(stats)
+        if len(columns) > 1:
+            # Each column against its own history: one redesigned column
+            # among many must not drown in the others' fill rates.
+            alarms = [alarm for column in columns for alarm in column.alarms]
+        else:
+            alarms = layout_alarms(field_fill, records, baseline_rates(self._history))
         archiver_error = stats.get("archive/archiver_error")
         listing_pages = count("crawl/listing_pages")
         return RunSummary(
@@ -368,7 +399,7 @@ class ArchiveRun:
                 listing_pages=listing_pages,
                 alarms=alarms,
                 failures=failures,
-                column_missing=self.column is not None and self.column.url is None,
+                column_missing=any(w.found is not None and w.found.url is None for w in self.walks),
                 damage=bool(self._damage),
                 disk_full=_disk_full(archiver_error),
             ),
@@ -424,18 +455,57 @@ class ArchiveRun:
                 for name, value in sorted(stats.items())
                 if name.startswith("events/") and value
             },
+            columns=columns,
         )
 
-    def _write_summary(self, summary: RunSummary, *, walked_everything: bool) -> None:
+    def _column_reports(self, stats: dict[str, Any]) -> list[ColumnReport]:
+        """Each column's walk, records and field fill, with its layout alarms."""
+        reports = []
+        for walk in self.walks:
+            prefix = f"columns/{walk.key}/"
+            records = int(stats.get(prefix + "records", 0))
+            fill = {
+                name: int(stats.get(f"{prefix}field_present/{name}", 0)) for name in TRACKED_FIELDS
+            }
+            history = [
+                column
+                for summary in self._history
+                for column in summary.get("columns", [])
+                if column.get("key") == walk.key
+            ]
+            alarms = [
+                f"{walk.name or walk.key} ({walk.site}): {alarm}"
+                for alarm in layout_alarms(fill, records, column_baseline(history))
+            ]
+            reports.append(
+                ColumnReport(
+                    key=walk.key,
+                    site=walk.site,
+                    name=walk.name,
+                    id=walk.id,
+                    start_url=walk.start_url,
+                    walk="full" if walk.full_walk else "incremental",
+                    listing_pages=walk.listing_pages,
+                    records=records,
+                    field_fill=fill,
+                    alarms=alarms,
+                )
+            )
+        return reports
+
+    def _write_summary(self, summary: RunSummary, *, walked: list[str]) -> None:
         data = summary.to_json()
         atomic_write_text(self.layout.runs_dir / f"{summary.run_id}.json", dumps(data) + "\n")
         conn = catalog.connect(self.layout.catalog_path)
         try:
             with catalog.transaction(conn):
-                if walked_everything:
+                for key in walked:
+                    catalog.set_meta(conn, walk_meta_key(key), "1")
+                if walked and len(walked) == len(self.walks):
+                    # Kept for readers of older versions (one column, one key).
                     catalog.set_meta(conn, "walk_complete", "1")
-                if self.column_key and self.column is not None and self.column.url:
-                    catalog.set_meta(conn, self.column_key, self.column.url)
+                for key, value in self._remembered.items():
+                    catalog.set_meta(conn, key, value)
                 catalog.record_run(conn, data)
         finally:
             conn.close()

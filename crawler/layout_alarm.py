@@ -63,6 +63,16 @@ def baseline_rates(history: list[dict[str, Any]], min_records: int = 20) -> dict
     return rates
 
 
+def column_baseline(history: list[dict[str, Any]]) -> dict[str, float]:
+    """Fill rates of one column over its earlier runs (their summaries' ``columns`` entries)."""
+    return baseline_rates(
+        [
+            {"articles": {"seen": c.get("records", 0)}, "field_fill": c.get("field_fill", {})}
+            for c in history
+        ]
+    )
+
+
 def layout_alarms(fill: dict[str, int], records: int, baseline: dict[str, float]) -> list[str]:
     """Messages for fields normally present that this run mostly lacks.
 

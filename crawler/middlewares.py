@@ -7,6 +7,7 @@ capture writes through the run's :class:`crawler.extensions.ArchiveRun`.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Self
@@ -24,6 +25,7 @@ from archive.storage.session import PreviousCapture, sha1_digest
 from archive.storage.warc import HttpExchange
 from crawler.archiver.protocol import iso_utc
 from crawler.extensions import ArchiveRun
+from record import site_of
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -43,25 +45,50 @@ def is_loopback_host(host: str | None) -> bool:
 
 
 class LoopbackFullSpeedMiddleware:
-    """Crawl loopback hosts (the replica) at full speed, remote hosts politely.
+    """One download slot per site (host[:port]); loopback hosts (the replica) at full speed.
 
-    Politeness exists for other people's servers. Requests to a loopback host
-    go into a download slot with no delay and high concurrency (the
+    Scrapy keys download slots by host name, so two sites on one host but
+    different ports (several replica sites on 127.0.0.1) would share one
+    slot and one pace. Every request goes into its site's own slot instead,
+    so each site gets its own concurrency, delay and AutoThrottle, and many
+    sites are crawled side by side. A site with its own politeness
+    (``DOWNLOAD_SLOTS`` has an entry for it: ``crawl --config``) keeps it,
+    even on loopback; ``autothrottle = false`` (``UIR_NEWS_FIXED_DELAY_SITES``)
+    keeps its delay fixed.
+
+    Politeness exists for other people's servers. Requests to any other
+    loopback host go into one slot with no delay and high concurrency (the
     ``DOWNLOAD_SLOTS`` entry named by ``UIR_NEWS_LOOPBACK_SLOT``) and are
     excluded from AutoThrottle, so tests, the demo and benchmarks need no flag.
     """
 
-    def __init__(self, slot: str) -> None:
+    def __init__(
+        self, slot: str, configured: Iterable[str] = (), fixed_delay: Iterable[str] = ()
+    ) -> None:
         self.slot = slot
+        self.configured = frozenset(configured) - {slot}
+        self.fixed_delay = frozenset(fixed_delay)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> LoopbackFullSpeedMiddleware:
-        return cls(crawler.settings["UIR_NEWS_LOOPBACK_SLOT"])
+        settings = crawler.settings
+        return cls(
+            settings["UIR_NEWS_LOOPBACK_SLOT"],
+            settings.getdict("DOWNLOAD_SLOTS"),
+            settings.getlist("UIR_NEWS_FIXED_DELAY_SITES"),
+        )
 
     def process_request(self, request: Request, spider: Spider | None = None) -> None:
-        if is_loopback_host(urlparse_cached(request).hostname):
+        site = site_of(request.url)
+        if site in self.fixed_delay:
+            request.meta["autothrottle_dont_adjust_delay"] = True
+        if site in self.configured:
+            request.meta.setdefault("download_slot", site)
+        elif is_loopback_host(urlparse_cached(request).hostname):
             request.meta.setdefault("download_slot", self.slot)
             request.meta["autothrottle_dont_adjust_delay"] = True
+        else:
+            request.meta.setdefault("download_slot", site)
 
 
 class BackoffRetryMiddleware(RetryMiddleware):

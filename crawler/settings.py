@@ -24,6 +24,19 @@ COMMANDS_MODULE = "crawler.commands"
 #: from the home pages below, as a reader would.
 UIR_NEWS_START_URL: str | None = None
 
+#: Column listing pages to start at (page 1 of each), on any hosts:
+#: ``--start-url`` given more than once (``-a start_urls=URL,URL``). Each is one
+#: column of the crawl, its name and id read from its pages.
+UIR_NEWS_START_URLS: list[str] = []
+
+#: A TOML file naming sites, their columns and each site's politeness
+#: (``--config FILE``, ``-a config=FILE``; see ``examples/sites.toml``).
+UIR_NEWS_CONFIG: str | None = None
+
+#: Sites (host[:port]) whose delay AutoThrottle leaves alone; set from a config's
+#: ``autothrottle = false``.
+UIR_NEWS_FIXED_DELAY_SITES: list[str] = []
+
 #: Home pages the column is looked for on, in order, when no listing URL is
 #: given. ``--start-url HOME --column NAME`` (``-a start_url=HOME -a column=NAME``)
 #: looks on HOME instead.

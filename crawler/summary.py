@@ -14,7 +14,14 @@ from typing import Any
 from crawler.exit_codes import ExitCode
 from crawler.failures import Problem
 
-__all__ = ["ColumnFound", "ExitCode", "RequisiteCounts", "RunSummary", "exit_code_for"]
+__all__ = [
+    "ColumnFound",
+    "ColumnReport",
+    "ExitCode",
+    "RequisiteCounts",
+    "RunSummary",
+    "exit_code_for",
+]
 
 
 def exit_code_for(
@@ -94,6 +101,26 @@ class ColumnFound:
 
 
 @dataclass
+class ColumnReport:
+    """One column of the run: where, what it is called, how it was walked, what it yielded.
+
+    ``key`` is the column in the catalog and the run's counts (``host[:port] id``,
+    else ``host[:port] name``); ``alarms`` are this column's layout alarms.
+    """
+
+    key: str
+    site: str
+    name: str | None
+    id: int | None
+    start_url: str | None
+    walk: str
+    listing_pages: int = 0
+    records: int = 0
+    field_fill: dict[str, int] = field(default_factory=dict)
+    alarms: list[str] = field(default_factory=list)
+
+
+@dataclass
 class PeakRss:
     """Peak resident memory of each process, in MB."""
 
@@ -143,6 +170,8 @@ class RunSummary:
     damage: list[str] = field(default_factory=list)
     #: Events the run saw, by kind (new, edited, removed, unlisted, restored); absent kinds: 0.
     events: dict[str, int] = field(default_factory=dict)
+    #: Every column of the run, in the order given.
+    columns: list[ColumnReport] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The summary as JSON-ready data, with the keys every summary has had."""
@@ -187,4 +216,5 @@ class RunSummary:
             column=ColumnFound(**data["column"]) if data.get("column") else None,
             damage=[str(item) for item in data.get("damage", [])],
             events={str(k): int(v) for k, v in (data.get("events") or {}).items()},
+            columns=[ColumnReport(**c) for c in data.get("columns", [])],
         )

@@ -50,8 +50,40 @@ def test_loopback_requests_go_to_the_fast_slot() -> None:
     middleware.process_request(remote)
     assert local.meta["download_slot"] == "fast"
     assert local.meta["autothrottle_dont_adjust_delay"] is True
-    assert "download_slot" not in remote.meta
+    # A remote site has its own slot, named as Scrapy would name it (the host).
+    assert remote.meta["download_slot"] == "www.uir.edu.cn"
     assert "autothrottle_dont_adjust_delay" not in remote.meta
+
+
+def test_each_site_has_its_own_slot_even_on_one_host() -> None:
+    """Scrapy keys slots by host name: two ports of one host would share one pace."""
+    crawler = get_crawler(settings_dict=project_settings())
+    middleware = LoopbackFullSpeedMiddleware.from_crawler(crawler)
+    a = Request("http://news.example:8001/ggyw.htm")
+    b = Request("http://news.example:8002/tzgg.htm")
+    for request in (a, b):
+        middleware.process_request(request)
+    assert (a.meta["download_slot"], b.meta["download_slot"]) == (
+        "news.example:8001",
+        "news.example:8002",
+    )
+
+
+def test_a_site_with_its_own_politeness_keeps_it_even_on_loopback() -> None:
+    slots = {"127.0.0.1:8001": {"concurrency": 1, "delay": 0.5}}
+    crawler = get_crawler(
+        settings_dict=project_settings(
+            DOWNLOAD_SLOTS=slots, UIR_NEWS_FIXED_DELAY_SITES=["127.0.0.1:8001"]
+        )
+    )
+    middleware = LoopbackFullSpeedMiddleware.from_crawler(crawler)
+    polite = Request("http://127.0.0.1:8001/ggyw.htm")
+    other = Request("http://127.0.0.1:8002/ggyw.htm")
+    middleware.process_request(polite)
+    middleware.process_request(other)
+    assert polite.meta["download_slot"] == "127.0.0.1:8001"
+    assert polite.meta["autothrottle_dont_adjust_delay"] is True  # autothrottle = false
+    assert other.meta["download_slot"] == crawler.settings["UIR_NEWS_LOOPBACK_SLOT"]
 
 
 def _retry_middleware(**settings: object) -> BackoffRetryMiddleware:

@@ -37,7 +37,8 @@ def _follow(
     next_url: str | None = "http://127.0.0.1:8000/ggyw/2.htm",
     page_urls: list[str] | None = None,
 ) -> list[Request]:
-    return list(spider._follow_pagination(response, next_url, page_urls or [], new, known))
+    walk = spider.walks[0]
+    return list(spider._follow_pagination(response, walk, next_url, page_urls or [], new, known))
 
 
 def test_policy_comes_from_the_settings_module() -> None:
@@ -69,7 +70,7 @@ def test_start_url_must_be_absolute_http(url: str) -> None:
 
 def test_full_walk_follows_every_listing_page_on_the_host() -> None:
     spider = _spider()
-    spider.full_walk = True
+    spider.walks[0].full_walk = True
     pages = ["http://127.0.0.1:8000/ggyw/3.htm", "https://elsewhere.example/ggyw/4.htm"]
     requests = _follow(spider, _listing(START), new=0, known=5, page_urls=pages)
     assert [r.url for r in requests] == ["http://127.0.0.1:8000/ggyw/2.htm", pages[0]]
@@ -77,14 +78,14 @@ def test_full_walk_follows_every_listing_page_on_the_host() -> None:
 
 def test_incremental_walk_goes_on_while_articles_are_new() -> None:
     spider = _spider()
-    spider.full_walk = False
+    spider.walks[0].full_walk = False
     (request,) = _follow(spider, _listing(START), new=3, known=0)
     assert request.meta["overlap_left"] is None
 
 
 def test_incremental_walk_stops_overlap_pages_after_the_first_known_article() -> None:
     spider = _spider(UIR_NEWS_OVERLAP_PAGES=2)
-    spider.full_walk = False
+    spider.walks[0].full_walk = False
     # The first page holding a known article: two more pages may follow.
     (first,) = _follow(spider, _listing(START), new=4, known=1)
     assert first.meta["overlap_left"] == 1
@@ -95,20 +96,46 @@ def test_incremental_walk_stops_overlap_pages_after_the_first_known_article() ->
 
 def test_incremental_walk_restarts_the_count_when_new_articles_reappear() -> None:
     spider = _spider(UIR_NEWS_OVERLAP_PAGES=1)
-    spider.full_walk = False
+    spider.walks[0].full_walk = False
     (request,) = _follow(spider, _listing(START, {"overlap_left": 0}), new=1, known=1)
     assert request.meta["overlap_left"] == 0  # reset to the overlap, then this page counted
 
 
 def test_incremental_walk_with_zero_overlap_stops_at_the_first_known_page() -> None:
     spider = _spider(UIR_NEWS_OVERLAP_PAGES=0)
-    spider.full_walk = False
+    spider.walks[0].full_walk = False
     assert _follow(spider, _listing(START), new=2, known=1) == []
 
 
 def test_incremental_walk_ends_at_the_last_page_or_off_the_host() -> None:
     spider = _spider()
-    spider.full_walk = False
+    spider.walks[0].full_walk = False
     assert _follow(spider, _listing(START), new=5, known=0, next_url=None) == []
     offsite = "https://elsewhere.example/ggyw/2.htm"
     assert _follow(spider, _listing(START), new=5, known=0, next_url=offsite) == []
+
+
+def test_many_start_urls_are_many_columns_on_their_hosts() -> None:
+    spider = _spider(
+        UIR_NEWS_START_URL=None,
+        UIR_NEWS_START_URLS=[START, "http://127.0.0.1:8000/tzgg.htm", "http://other.example/a.htm"],
+    )
+    assert [walk.start_url for walk in spider.walks] == [
+        START,
+        "http://127.0.0.1:8000/tzgg.htm",
+        "http://other.example/a.htm",
+    ]
+    assert spider.allowed_domains == ["127.0.0.1", "other.example"]
+
+
+def test_an_item_of_another_column_is_followed_only_when_that_column_is_walked() -> None:
+    spider = _spider(UIR_NEWS_START_URL=None, UIR_NEWS_START_URLS=[START, START + "?b"])
+    ggyw, tzgg = spider.walks
+    ggyw.settle("国关要闻", 1031)
+    tzgg.settle("通知公告", 1032)
+    spider.walks_by_id[(tzgg.site, 1032)] = tzgg
+    assert spider._owner_of(ggyw, "http://127.0.0.1:8000/info/1031/1.htm") is ggyw
+    assert spider._owner_of(ggyw, "http://127.0.0.1:8000/info/1032/2.htm") is tzgg
+    assert spider._owner_of(ggyw, "http://127.0.0.1:8000/info/1099/3.htm") is None
+    # Not a VSB article path: the column's own (nothing says otherwise).
+    assert spider._owner_of(ggyw, "http://127.0.0.1:8000/news/4.htm") is ggyw

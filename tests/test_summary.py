@@ -19,6 +19,7 @@ KEYS = {
     "field_fill", "alarms", "problem_counts", "problems", "failures", "external_items",
     "recovery", "archiver_error", "pid", "exit_code", "column", "damage", "requisites",
     "events",
+    "columns",
 }  # fmt: skip
 
 

@@ -51,14 +51,29 @@ class WaczSummary:
     bytes: int
 
 
-def current_pages(conn: sqlite3.Connection, warc_dir: Path) -> list[Page]:
-    """One page per article with a current version, newest publication first."""
+def current_pages(
+    conn: sqlite3.Connection,
+    warc_dir: Path,
+    *,
+    site: str | None = None,
+    column: str | None = None,
+) -> list[Page]:
+    """One page per article with a current version (of ``site``, ``column``), newest first."""
+    where, params = [], []
+    if site is not None:
+        where.append("a.site = ?")
+        params.append(site.lower())
+    if column is not None:
+        where.append("a.column_name = ?")
+        params.append(column)
     rows = conn.execute(
         "SELECT a.url AS article_url, a.title, v.warc_file, v.warc_offset, v.warc_length, "
         "c.url AS capture_url, c.fetched_at AS warc_date "
         "FROM articles a JOIN versions v ON v.id = a.current_version_id "
         "LEFT JOIN captures c ON c.warc_file = v.warc_file AND c.warc_offset = v.warc_offset "
-        "ORDER BY a.published_at DESC, a.id DESC"
+        + (f"WHERE {' AND '.join(where)} " if where else "")
+        + "ORDER BY a.published_at DESC, a.id DESC",
+        params,
     ).fetchall()
     pages = []
     for row in rows:
@@ -107,8 +122,15 @@ def export_wacz(
     *,
     title: str = "uir-news 国关要闻",
     description: str = "Snapshots of the 国关要闻 column of 国际关系学院",
+    site: str | None = None,
+    column: str | None = None,
 ) -> WaczSummary:
     """Write the archive's closed WARCs and page list to ``output`` as a WACZ.
+
+    With ``site`` or ``column`` the page list holds only that site's or
+    column's articles, and only the WARC files holding a capture of that
+    site (or of those articles) are packaged; a WARC file of a multi-site
+    crawl holds every site of that run, so other sites' captures may come along.
 
     The file appears only when complete (temp file + rename). Raises
     WaczExportError when there is nothing to export, py-wacz fails, or a
@@ -119,7 +141,13 @@ def export_wacz(
         raise WaczExportError(f"no closed WARC files in {layout.warc_dir}")
     conn = catalog.connect(layout.catalog_path)
     try:
-        pages = current_pages(conn, layout.warc_dir)
+        pages = current_pages(conn, layout.warc_dir, site=site, column=column)
+        if site is not None or column is not None:
+            if not pages:
+                raise WaczExportError(
+                    f"no archived articles of {' / '.join(x for x in (site, column) if x)}"
+                )
+            warcs = _warcs_of(conn, warcs, pages, site)
     finally:
         conn.close()
     output = output.expanduser()
@@ -143,6 +171,24 @@ def export_wacz(
         _check_package(partial, len(pages))
         os.replace(partial, output)
     return WaczSummary(output, len(warcs), len(pages), output.stat().st_size)
+
+
+def _warcs_of(
+    conn: sqlite3.Connection, warcs: list[Path], pages: list[Page], site: str | None
+) -> list[Path]:
+    """The WARC files holding a capture of one of ``pages``, or of ``site``."""
+    urls = {page.url for page in pages}
+    names: set[str] = set()
+    for url, warc_file in conn.execute("SELECT url, warc_file FROM captures"):
+        if url in urls or (site is not None and _site_of(str(url)) == site.lower()):
+            names.add(str(warc_file))
+    return [path for path in warcs if path.name in names]
+
+
+def _site_of(url: str) -> str:
+    from record import site_of
+
+    return site_of(url)
 
 
 def _check_package(path: Path, pages: int) -> None:

@@ -59,7 +59,9 @@ class Filters:
     date (articles without a date are left out when either is set);
     ``reviewer`` is an exact name in any review role, or only in ``role``;
     ``credit`` is an exact name under any credit key; ``column`` is the
-    column's name as the page prints it (``article_facts.column_name``).
+    column's name as the page prints it (``article_facts.column_name``) or as
+    the crawl's configuration named it; ``site`` is the site (``host[:port]``,
+    the record's ``site``).
     """
 
     since: str | None = None
@@ -69,6 +71,7 @@ class Filters:
     credit: str | None = None
     has_attachments: bool = False
     column: str | None = None
+    site: str | None = None
 
     def __post_init__(self) -> None:
         if self.role is not None and self.role not in REVIEW_ROLES:
@@ -154,6 +157,9 @@ class Select:
         if f.column is not None:
             where.append("f.column_name = ?")
             params.append(f.column)
+        if f.site is not None:
+            where.append("a.site = ?")
+            params.append(f.site.lower())
         sql = f"SELECT {', '.join(self.columns)} FROM {source} {' '.join(joins)}"
         if where:
             sql += " WHERE " + " AND ".join(where)

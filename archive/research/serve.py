@@ -77,7 +77,8 @@ TABLES: dict[str, dict[str, Any]] = {
     "meta": {
         "description": "Key/value facts about the archive.",
         "columns": {
-            "key": "schema_version, walk_complete, search_index_version, ...",
+            "key": "schema_version, walk_complete (and `walk_complete {site} {column id}` per "
+            "column), `column_url {site} {name}`, search_index_version, ...",
             "value": "the value, as text",
         },
     },
@@ -280,6 +281,12 @@ def register_plugin() -> None:
         pm.register(web, name=PLUGIN_NAME)
 
 
+#: Facets each table page shows by default (Datasette ``facets`` metadata).
+FACETS: dict[str, tuple[str, ...]] = {
+    "articles": ("site", "column_name"),
+    "article_facts": ("column_name",),
+}
+
 #: The search page, linked from Datasette's home page, menu and canned query.
 SEARCH_PAGE = "/-/uir-news/search"
 
@@ -298,7 +305,12 @@ def metadata(db_name: str = "catalog", archive: Path | None = None) -> dict[str,
             db_name: {
                 "tables": {
                     **{
-                        name: {"description": info["description"], "columns": info["columns"]}
+                        name: {
+                            "description": info["description"],
+                            "columns": info["columns"],
+                            # Many sites and columns in one archive: count by each at a glance.
+                            **({"facets": list(FACETS[name])} if name in FACETS else {}),
+                        }
                         for name, info in TABLES.items()
                     },
                     "events": {

@@ -58,6 +58,8 @@ class Stats:
     top_reviewers: list[tuple[str, int]] = field(default_factory=list)
     #: (field, articles where it is filled)
     fill: list[tuple[str, int]] = field(default_factory=list)
+    #: (site, column name, articles), by site then most articles first
+    per_column: list[tuple[str, str, int]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         rate = (lambda n: round(n / self.total, 4)) if self.total else (lambda n: 0.0)
@@ -70,6 +72,10 @@ class Stats:
             ],
             "top_reviewers": [{"name": name, "articles": n} for name, n in self.top_reviewers],
             "fill_rates": {name: {"filled": n, "rate": rate(n)} for name, n in self.fill},
+            "per_column": [
+                {"site": site, "column": column, "articles": n}
+                for site, column, n in self.per_column
+            ],
         }
 
 
@@ -98,6 +104,12 @@ def compute_stats(
             ids_params,
         ):
             target.append((str(key), int(n)))
+    for site, column, n in conn.execute(
+        f"SELECT coalesce(a.site, 'unknown'), coalesce(a.column_name, 'unknown'), count(*) "
+        f"FROM ({ids_sql}) i JOIN articles a ON a.id = i.id GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2",
+        ids_params,
+    ):
+        stats.per_column.append((str(site), str(column), int(n)))
     for role in REVIEW_ROLES:
         for name, n in conn.execute(
             f"SELECT p.name, count(DISTINCT p.article_id) FROM ({ids_sql}) i "
@@ -117,7 +129,9 @@ def compute_stats(
 
 
 def format_stats(stats: Stats) -> str:
-    lines = [f"articles: {stats.total}", "", "per year:"]
+    lines = [f"articles: {stats.total}", "", "per site and column:"]
+    lines += [f"  {site}  {column}  {n}" for site, column, n in stats.per_column] or ["  -"]
+    lines += ["", "per year:"]
     lines += [f"  {year:<8} {n:>7}" for year, n in stats.per_year]
     lines += ["", "per month:"]
     lines += [f"  {month:<8} {n:>7}" for month, n in stats.per_month]

@@ -151,8 +151,21 @@ class ArchiveReader:
             last_modified=row["last_modified"],
         )
 
-    def walk_complete(self) -> bool:
-        """True once a run has walked the whole column and finished cleanly."""
+    def walk_complete(self, column_key: str | None = None) -> bool:
+        """True once a run has walked the whole column (``column_key``) and finished cleanly.
+
+        Columns are remembered one by one (``walk_complete {column_key}``); an
+        archive written before that has one ``walk_complete`` for its one
+        column, which stands for any column until some column has its own key.
+        """
+        if column_key is not None:
+            if catalog.get_meta(self.conn, f"walk_complete {column_key}") == "1":
+                return True
+            per_column = self.conn.execute(
+                "SELECT 1 FROM meta WHERE substr(key, 1, 14) = 'walk_complete ' LIMIT 1"
+            ).fetchone()
+            if per_column is not None:
+                return False
         return catalog.get_meta(self.conn, "walk_complete") == "1"
 
     def pending_failures(self, max_attempts: int, skip_reasons: Iterable[str] = ()) -> list[str]:

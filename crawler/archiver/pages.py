@@ -24,11 +24,36 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class ColumnLabel:
+    """The column an article page was reached from, as its record should name it.
+
+    ``name`` and ``id`` were read from the column's listing (or configured):
+    a configured one (``name_wins``/``id_wins``) replaces what the article
+    page says; a read one only fills in what the article page lacks. ``key``
+    is the column's key in the run's counts (``crawler.columns.ColumnWalk.key``).
+    """
+
+    key: str
+    name: str | None
+    id: int | None
+    name_wins: bool = False
+    id_wins: bool = False
+
+    def apply(self, record: ArticleRecord) -> None:
+        """Set ``record``'s ``column`` and ``column_id`` from this label, in place."""
+        if self.name is not None and (self.name_wins or not record["column"]):
+            record["column"] = self.name
+        if self.id is not None and (self.id_wins or record["column_id"] is None):
+            record["column_id"] = self.id
+
+
+@dataclass(frozen=True)
 class ArticlePage:
     """An article page as fetched: where its response is in the WARC, when, and its bytes.
 
     ``listing`` and ``page_url`` are the listing entry that linked to it and
-    that listing page (None for a page retried from an earlier run).
+    that listing page (None for a page retried from an earlier run);
+    ``column`` the column it was listed in (None: not known).
     """
 
     url: str
@@ -41,6 +66,7 @@ class ArticlePage:
     #: Whether the run saw it on a listing page (True), walked the whole
     #: listing without it (False), or cannot tell (None: a re-check, a retry).
     listed: bool | None = None
+    column: ColumnLabel | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +78,8 @@ class ParsedPage:
     reason: str = ""
     detail: str = ""
     listed: bool | None = None
+    #: The key of the column it was listed in, for the run's per-column counts.
+    column_key: str | None = None
 
 
 def parse_page(page: ArticlePage) -> ParsedPage:
@@ -75,7 +103,14 @@ def parse_page(page: ArticlePage) -> ParsedPage:
         record = merge_listing(record, page.listing, page.page_url)
     if page.view_count is not None:
         record["view_count"] = page.view_count
-    return ParsedPage(page.url, record, listed=page.listed)
+    if page.column is not None:
+        page.column.apply(record)
+    return ParsedPage(
+        page.url,
+        record,
+        listed=page.listed,
+        column_key=page.column.key if page.column else None,
+    )
 
 
 _ARTICLE_PATH = re.compile(r"/info/\d+/\d+\.htm$")

@@ -118,24 +118,26 @@ class ArticleArchiver:
             if outcome.record is None:
                 self.report(outcome.url, outcome.reason, outcome.detail)
             else:
-                self.store(outcome.url, outcome.record, listed=outcome.listed)
+                if self.store(outcome.url, outcome.record, listed=outcome.listed):
+                    self.count_column(outcome)
         except (OSError, sqlite3.Error) as exc:
             # The disk or the catalog refused this record: report it and go
             # on; the next run tries the article again.
             self.report(outcome.url, "store_error", str(exc))
 
-    def store(self, url: str, record: ArticleRecord, *, listed: bool | None = None) -> None:
+    def store(self, url: str, record: ArticleRecord, *, listed: bool | None = None) -> bool:
+        """Store ``record``; False when it was rejected (invalid, too large) and reported."""
         # A record that does not fit the schema is a wrong research result:
         # it is reported, never stored.
         errors = validation_errors(record)
         if errors:
             self.reject(url, "invalid_record", "; ".join(errors[:3]))
-            return
+            return False
         record_json = dumps(record, indent=None)
         size = len(record_json.encode("utf-8"))
         if size > self.max_record_bytes:
             self.reject(url, "record_too_large", f"{size} bytes > {self.max_record_bytes}")
-            return
+            return False
         _, result = self.session.store_record(
             record, record_json=record_json, run_id=self.run_id, listed=listed
         )
@@ -147,6 +149,16 @@ class ArticleArchiver:
         self.stats["extract/records"] += 1
         for name in present_fields(record):
             self.stats[f"extract/field_present/{name}"] += 1
+        return True
+
+    def count_column(self, outcome: ParsedPage) -> None:
+        """Per-column counts of a stored record (``columns/{key}/...``), for the layout alarm."""
+        if outcome.column_key is None or outcome.record is None:
+            return
+        prefix = f"columns/{outcome.column_key}/"
+        self.stats[prefix + "records"] += 1
+        for name in present_fields(outcome.record):
+            self.stats[f"{prefix}field_present/{name}"] += 1
 
     def count_events(self, kinds: Iterable[str]) -> None:
         """Count events by kind (``events/{kind}``), as the run summary reads them."""

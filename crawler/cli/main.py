@@ -46,6 +46,17 @@ def _check_start_url(url: str) -> str:
     return url
 
 
+def _check_config(path: str) -> str:
+    """The config file's absolute path, once it reads as a valid crawl plan; else UsageError."""
+    from crawler.sites import ConfigError, load_config
+
+    try:
+        load_config(path)
+    except ConfigError as exc:
+        raise UsageError(f"--config {exc}") from None
+    return str(Path(path).expanduser().resolve())
+
+
 # -- crawl -------------------------------------------------------------------
 
 
@@ -76,8 +87,15 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     }
     if args.column is not None and not args.column.strip():
         raise UsageError("--column needs the column's visible name, e.g. --column 国关要闻")
+    start_urls = [_check_start_url(url) for url in args.start_url or []]
+    if len(start_urls) > 1:
+        if args.column is not None:
+            raise UsageError("--column finds one column from one home page: give one --start-url")
+        given["UIR_NEWS_START_URLS"] = start_urls
+    if args.config is not None:
+        given["UIR_NEWS_CONFIG"] = _check_config(args.config)
     options = CrawlOptions(
-        start_url=None if args.start_url is None else _check_start_url(args.start_url),
+        start_url=start_urls[0] if len(start_urls) == 1 else None,
         column=args.column,
         archive_dir=archive_dir(args.archive),
         # Our summary says what went wrong, once: Scrapy's own log (and our
@@ -208,6 +226,13 @@ def format_quiet(summary: RunSummary) -> str:
 
 
 def _column_lines(summary: RunSummary) -> list[str]:
+    if len(summary.columns) > 1:
+        # Many columns: one line each; a column found by name says so in its start URL.
+        return [
+            f"  column          {c.name or '?'} ({c.site}, id {c.id}): {c.records} articles, "
+            f"{c.listing_pages} listing pages, {c.walk} walk"
+            for c in summary.columns
+        ]
     column = summary.column
     if column is None:
         return []
@@ -316,9 +341,18 @@ def build_parser() -> argparse.ArgumentParser:
     # defaults shown are crawler.settings' own.
     crawl.add_argument(
         "--start-url",
-        help="page 1 of the column's listing; with --column, a home page to find the column on "
+        action="append",
+        metavar="URL",
+        help="page 1 of a column's listing, on any site; give it again for more columns; "
+        "with --column, a home page to find the column on "
         f"(default: find {crawl_settings.UIR_NEWS_COLUMN_NAME} from "
         f"{' then '.join(crawl_settings.UIR_NEWS_HOME_URLS)})",
+    )
+    crawl.add_argument(
+        "--config",
+        metavar="FILE",
+        help="a TOML file of sites, their columns and each site's politeness "
+        "(see examples/sites.toml; default: none)",
     )
     crawl.add_argument(
         "--column",

@@ -79,11 +79,16 @@ def _filter_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--has-attachments", action="store_true", help="only articles with attachments"
     )
+    group.add_argument("--site", metavar="HOST", help="only this site (host, or host:port)")
+    group.add_argument("--column", metavar="NAME", help="only this column (its name)")
 
 
 def _filter_flags(args: argparse.Namespace) -> list[tuple[str, object]]:
     """Each filter option (and --query, --columns where the command has them) with its value."""
-    names = ("since", "until", "reviewer", "role", "credit", "has_attachments", "query", "columns")
+    names = (
+        *("since", "until", "reviewer", "role", "credit", "has_attachments", "site", "column"),
+        *("query", "columns"),
+    )
     return [(f"--{n.replace('_', '-')}", getattr(args, n, None)) for n in names]
 
 
@@ -96,6 +101,8 @@ def _filters(args: argparse.Namespace) -> Filters:
             role=args.role,
             credit=args.credit or None,
             has_attachments=bool(args.has_attachments),
+            column=args.column or None,
+            site=args.site or None,
         )
     except FilterError as exc:
         raise UsageError(str(exc)) from exc
@@ -431,7 +438,12 @@ def cmd_export_wacz(args: argparse.Namespace) -> int:
     assert target is not None
     try:
         with cleanup_on_sigterm():
-            summary = build_wacz(layout, target)
+            summary = build_wacz(
+                layout,
+                target,
+                site=getattr(args, "site", None) or None,
+                column=getattr(args, "column", None) or None,
+            )
     except WaczExportError as exc:
         warn(str(exc))
         return ExitCode.PARTIAL
@@ -492,11 +504,13 @@ def export_format(requested: str | None, output: str | None) -> str:
 def cmd_export(args: argparse.Namespace) -> int:
     args.format = export_format(args.format, args.output)
     if args.format == "wacz":
-        given = [flag for flag, value in _filter_flags(args) if value]
+        narrowing = {"--site", "--column"}
+        given = [flag for flag, value in _filter_flags(args) if value and flag not in narrowing]
         if given:
             raise UsageError(
-                f"{', '.join(given)}: a WACZ packages the whole archive for replay, "
-                "it cannot be filtered; drop the filter or export csv/jsonl/parquet"
+                f"{', '.join(given)}: a WACZ packages the archive for replay, it can only "
+                "be narrowed by --site and --column; drop the filter or export "
+                "csv/jsonl/parquet"
             )
         return cmd_export_wacz(args)
     if args.format == "atom":

@@ -14,6 +14,7 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
 from crawler.extensions import ArchiveRun
+from crawler.sites import ConfigError, load_config
 from crawler.summary import ExitCode
 
 if TYPE_CHECKING:
@@ -25,6 +26,12 @@ class Command(ScrapyCrawlCommand):
         if len(args) != 1:
             raise UsageError("give one spider name: scrapy crawl gxyw -a start_url=URL")
         assert self.crawler_process
+        if opts.spargs.get("config"):
+            # A bad config is a usage error (exit 2, one line), not a traceback.
+            try:
+                load_config(opts.spargs["config"])
+            except ConfigError as exc:
+                raise UsageError(f"-a config={exc}", print_help=False) from None
         crawler = self._create_crawler(args[0])
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()

@@ -1,19 +1,24 @@
-"""The 国关要闻 spider: crawl policy only.
+"""The 国关要闻 spider (and any other VSB column): crawl policy only.
 
-It walks the column's listing pages from the first, follows article links on
-the start URL's host, and yields each article page as an
+It walks each column's listing pages from the first, follows article links on
+the listing's host, and yields each article page as an
 :class:`crawler.archiver.pages.ArticlePage`; the archiver process parses it
 with the pure extractor in :mod:`crawler.extract` and stores it. Pages that
 are not articles are reported with a reason (to the run's
 :class:`crawler.extensions.ArchiveRun`), never stored as records.
 
 Arguments, as ``scrapy crawl gxyw -a start_url=URL -a archive=DIR`` gives them
-(``uir-news crawl`` passes the same): they set ``UIR_NEWS_START_URL`` and
-``UIR_NEWS_ARCHIVE_DIR`` for every component of the crawl.
+(``uir-news crawl`` passes the same): they set ``UIR_NEWS_START_URL``,
+``UIR_NEWS_START_URLS`` (``-a start_urls=URL,URL``), ``UIR_NEWS_CONFIG``
+(``-a config=FILE``) and ``UIR_NEWS_ARCHIVE_DIR`` for every component of the crawl.
 
-Where the column is:
+Which columns (a :class:`crawler.sites.CrawlPlan`, one
+:class:`crawler.columns.ColumnWalk` each, all walked at once):
 
-* ``start_url`` alone is page 1 of the column's listing: no discovery;
+* the columns of the config file and every start URL (page 1 of a listing),
+  on any hosts; a config column without a URL is found by name on its
+  site's home page, as below;
+* with neither, ``start_url`` alone is page 1 of the column's listing: no discovery;
 * ``-a column=NAME`` (``--column``) makes ``start_url`` a home page, and with
   no ``start_url`` at all the column ``UIR_NEWS_COLUMN_NAME`` is looked for on
   ``UIR_NEWS_HOME_URLS``. The spider fetches the home page, takes the links
@@ -24,11 +29,20 @@ Where the column is:
   it stops being a listing of the column (404, redirect, another column's
   name) the run looks again from the home page and reports the move.
 
+A column's name and id come from its first listing page unless configured
+(:mod:`crawler.columns`); an item whose ``/info/{id}/`` names another column
+id is followed only when that column is walked too (as that column's
+article), else counted as ``crawl/other_column_items`` and left. Each site
+gets its own download slot (``host[:port]``; see
+:class:`crawler.middlewares.LoopbackFullSpeedMiddleware`), so sites are
+crawled side by side, each at its own pace.
+
 What to fetch (the catalog is asked through the run's read-only reader):
 
 * a **full walk** follows every listing page and fetches every article not
   yet archived. It happens with ``UIR_NEWS_FULL_WALK`` (``--full``), on the
-  first run, and after a run that did not finish cleanly;
+  first run of a column, and after a run that did not walk it cleanly
+  (the catalog remembers ``walk_complete {column key}`` per column);
 * otherwise an **incremental** walk stops ``UIR_NEWS_OVERLAP_PAGES`` pages
   after the first listing page that holds an already-archived article, so a
   run with nothing new costs robots.txt plus two listing pages;
@@ -61,7 +75,6 @@ conditionally, and an unchanged answer is a revisit. Other hosts only with
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -75,10 +88,12 @@ from scrapy.settings import SETTINGS_PRIORITIES
 from twisted.python.failure import Failure
 
 from archive.storage.session import ArchiveReader, ArticleState
-from crawler.archiver.pages import ArticlePage
+from crawler.archiver.pages import ArticlePage, ColumnLabel
+from crawler.columns import ColumnWalk, Discovery, info_column_id, listing_column_id
 from crawler.extensions import ArchiveRun, column_meta_key
 from crawler.extract import (
     ListingItem,
+    ListingPage,
     Requisite,
     check_listing,
     classify_response,
@@ -89,9 +104,18 @@ from crawler.extract import (
     parse_view_count,
     view_count_url,
 )
-from crawler.extract.navigation import link_texts
+from crawler.extract.navigation import link_texts, listing_names
 from crawler.failures import PERMANENT, REQUISITE_PREFIX, failure_reason
+from crawler.sites import (
+    ColumnSpec,
+    CrawlPlan,
+    SiteSpec,
+    check_url,
+    load_config,
+    plan_from_start_urls,
+)
 from crawler.summary import ColumnFound
+from record import site_of
 
 # Statuses the article callback wants to see, to report them with a reason.
 _ARTICLE_STATUSES = [304, 404, 410, 412]
@@ -130,23 +154,22 @@ class GxywSpider(scrapy.Spider):
         start_url: str | None = None,
         archive: str | None = None,
         column: str | None = None,
+        start_urls: str | None = None,
+        config: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.start_url = start_url
         self.archive_dir = archive
         self.column = column
-        # Discovery: home pages still to read, candidate (url, why) pairs still
-        # to check, and what was seen, for the message when nothing fits.
-        self.homes: list[str] = []
-        self.pending_homes: list[str] = []
-        self.candidates: list[tuple[str, str]] = []
-        self.tried: set[str] = set()
-        self.links_seen: dict[str, list[str]] = {}
-        self.rejected: list[str] = []
-        self.moved_from: str | None = None
-        self.moved_because = ""
-        self.full_walk = True
+        # `-a start_urls=URL,URL` and `-a config=FILE`: settings of the crawl, as below.
+        self.start_url_list = [u.strip() for u in (start_urls or "").split(",") if u.strip()]
+        self.config_path = config
+        #: One walk per column of the crawl, in the order given.
+        self.walks: list[ColumnWalk] = []
+        #: Walks by (site, column id), once the id is known: where an item of
+        #: another column found on a listing page belongs, when it is walked too.
+        self.walks_by_id: dict[tuple[str, int], ColumnWalk] = {}
         # Article URLs requested but not yet recorded or reported: a request
         # Scrapy drops silently (a redirect back to a URL already fetched is
         # filtered as a duplicate) must still be reported.
@@ -160,7 +183,6 @@ class GxywSpider(scrapy.Spider):
         # Article URLs seen on this run's listing pages, and the VSB column ids
         # in their paths: after a full walk, what the column no longer lists.
         self.listed_urls: set[str] = set()
-        self.listed_column_ids: set[int] = set()
         self.unlisted_checked = False
 
     @classmethod
@@ -175,24 +197,17 @@ class GxywSpider(scrapy.Spider):
             settings.set("UIR_NEWS_ARCHIVE_DIR", spider.archive_dir, priority="cmdline")
         if spider.column:
             settings.set("UIR_NEWS_COLUMN_NAME", spider.column, priority="cmdline")
-        # A column named on the command line makes the start URL a home page.
-        named = settings.getpriority("UIR_NEWS_COLUMN_NAME") == SETTINGS_PRIORITIES["cmdline"]
+        if spider.start_url_list:
+            settings.set("UIR_NEWS_START_URLS", spider.start_url_list, priority="cmdline")
+        if spider.config_path:
+            settings.set("UIR_NEWS_CONFIG", spider.config_path, priority="cmdline")
         spider.start_url = settings["UIR_NEWS_START_URL"]
         spider.column = settings["UIR_NEWS_COLUMN_NAME"]
-        if spider.start_url and not named:
-            entry_urls = [spider.start_url]
-        else:
-            entry_urls = spider.homes = (
-                [spider.start_url] if spider.start_url else settings.getlist("UIR_NEWS_HOME_URLS")
-            )
-        hosts: list[str] = []
-        for url in entry_urls:
-            parts = urlsplit(url or "")
-            if parts.scheme not in {"http", "https"} or not parts.hostname:
-                raise ValueError(f"start URL must be an absolute http(s) URL: {url!r}")
-            hosts.append(parts.hostname)
-        # OffsiteMiddleware keeps the crawl on the start URL's (or home pages') hosts.
-        spider.allowed_domains = hosts
+        plan = spider._plan(settings)
+        spider.walks = spider._walks(plan, settings)
+        # OffsiteMiddleware keeps the crawl on the hosts of the plan.
+        spider.allowed_domains = plan.hosts()
+        spider._configure_slots(plan, settings)
         spider.guesses = settings.getlist("UIR_NEWS_COLUMN_GUESSES")
         spider.full_walk_asked = settings.getbool("UIR_NEWS_FULL_WALK")
         spider.overlap_pages = settings.getint("UIR_NEWS_OVERLAP_PAGES")
@@ -209,11 +224,59 @@ class GxywSpider(scrapy.Spider):
         crawler.signals.connect(spider.spider_idle, signal=signals.spider_idle)
         return spider
 
+    def _plan(self, settings: Any) -> CrawlPlan:
+        """The columns to walk: a config and start URLs if given, else the one column of old.
+
+        ``start_url`` alone is page 1 of one listing; with a column named on
+        the command line it is a home page to find that column on; with
+        neither, the column ``UIR_NEWS_COLUMN_NAME`` is looked for on
+        ``UIR_NEWS_HOME_URLS``. Raises ConfigError (a ValueError) on a bad URL or config.
+        """
+        config = settings.get("UIR_NEWS_CONFIG")
+        listing_urls = list(settings.getlist("UIR_NEWS_START_URLS"))
+        named = settings.getpriority("UIR_NEWS_COLUMN_NAME") == SETTINGS_PRIORITIES["cmdline"]
+        if self.start_url and not named:
+            listing_urls.insert(0, self.start_url)
+        plan = load_config(config) if config else CrawlPlan(())
+        if listing_urls:
+            plan = plan.merged(plan_from_start_urls(listing_urls))
+        if plan.sites:
+            return plan
+        homes = [self.start_url] if self.start_url else settings.getlist("UIR_NEWS_HOME_URLS")
+        for home in homes:
+            check_url(home, "start URL")
+        return CrawlPlan((SiteSpec(site_of(homes[0]), (ColumnSpec(homes=tuple(homes)),)),))
+
+    def _walks(self, plan: CrawlPlan, settings: Any) -> list[ColumnWalk]:
+        walks = []
+        for spec in plan.columns:
+            if spec.url is not None:
+                walks.append(ColumnWalk(spec))
+                continue
+            # Found by name: the config's name, else the command line's (or the default).
+            find = spec.name or settings["UIR_NEWS_COLUMN_NAME"]
+            walks.append(ColumnWalk(spec, find_name=find, discovery=Discovery(list(spec.homes))))
+        return walks
+
+    def _configure_slots(self, plan: CrawlPlan, settings: Any) -> None:
+        """Per-site politeness: each configured site's own download slot (DOWNLOAD_SLOTS)."""
+        slots = plan.download_slots()
+        if slots:
+            merged = {**settings.getdict("DOWNLOAD_SLOTS"), **slots}
+            settings.set("DOWNLOAD_SLOTS", merged, priority="cmdline")
+        fixed = plan.fixed_delay_sites()
+        if fixed:
+            settings.set("UIR_NEWS_FIXED_DELAY_SITES", fixed, priority="cmdline")
+
     def spider_opened(self, spider: scrapy.Spider) -> None:
         run = self.crawler.get_extension(ArchiveRun)
         if run is None:
             raise RuntimeError("the gxyw spider needs the ArchiveRun extension")
         self.run = run
+        self.run.walks = self.walks
+        first = self.walks[0].spec
+        # The summary's start URL: the first column's listing (or home page).
+        self.run.start_url = first.url or first.homes[0]
 
     allowed_domains: list[str]
     guesses: list[str]
@@ -234,30 +297,11 @@ class GxywSpider(scrapy.Spider):
         return self.run.client.reader
 
     async def start(self) -> AsyncIterator[Any]:
-        assert self.start_url
-        # The first run, and the first after one that did not finish, walk everything.
-        self.full_walk = self.full_walk_asked or not self.catalog().walk_complete()
-        self.run.full_walk = self.full_walk
-        if not self.homes:
-            assert self.start_url
-            yield scrapy.Request(
-                self.start_url, callback=self.parse_listing_page, errback=self.on_listing_error
-            )
-        else:
-            assert self.column
-            self.pending_homes = list(self.homes)
-            self.run.column_key = column_meta_key(urlsplit(self.homes[0]).netloc, self.column)
-            remembered = self.run.remembered(self.run.column_key)
-            if remembered:
-                yield scrapy.Request(
-                    remembered,
-                    callback=self.parse_remembered,
-                    errback=self.on_remembered_error,
-                    meta={"dont_redirect": True, "handle_httpstatus_list": _REMEMBERED_STATUSES},
-                )
-            else:
-                for request in self._next_discovery_step():
-                    yield request
+        # Until a column's first listing page says otherwise (see _decide_walk).
+        self.run.full_walk = self.full_walk_asked
+        for walk in self.walks:
+            for request in self._first_requests(walk):
+                yield request
         # Articles that failed in earlier runs and are still missing.
         skip = () if self.full_walk_asked else PERMANENT
         for url in self.catalog().pending_failures(self.retry_failed_runs, skip):
@@ -278,15 +322,42 @@ class GxywSpider(scrapy.Spider):
         for request in self._budget_rechecks():
             yield request
 
+    def _first_requests(self, walk: ColumnWalk) -> Iterator[scrapy.Request]:
+        """A column's first request: its listing, or its remembered URL, or its discovery."""
+        if walk.discovery is None:
+            assert walk.start_url
+            yield scrapy.Request(
+                walk.start_url,
+                callback=self.parse_listing_page,
+                errback=self.on_listing_error,
+                cb_kwargs={"walk": walk},
+            )
+            return
+        assert walk.find_name
+        discovery = walk.discovery
+        discovery.pending_homes = list(discovery.homes)
+        discovery.meta_key = column_meta_key(urlsplit(discovery.homes[0]).netloc, walk.find_name)
+        remembered = self.run.remembered(discovery.meta_key)
+        if remembered:
+            yield scrapy.Request(
+                remembered,
+                callback=self.parse_remembered,
+                errback=self.on_remembered_error,
+                cb_kwargs={"walk": walk},
+                meta={"dont_redirect": True, "handle_httpstatus_list": _REMEMBERED_STATUSES},
+            )
+        else:
+            yield from self._next_discovery_step(walk)
+
     # -- finding the column by name --------------------------------------------
 
-    def parse_remembered(self, response: Response) -> Iterator[Any]:
+    def parse_remembered(self, response: Response, walk: ColumnWalk) -> Iterator[Any]:
         """The URL an earlier run found: still a listing of the column, or moved."""
-        assert self.column
-        check = check_listing(response.body, response.url, self.column)
+        assert walk.find_name
+        check = check_listing(response.body, response.url, walk.find_name)
         if response.status == 200 and check.ok:
-            self._found(response.url, "remembered from an earlier run")
-            yield from self.parse_listing_page(response)
+            self._found(walk, response.url, "remembered from an earlier run")
+            yield from self.parse_listing_page(response, walk)
             return
         if response.status != 200:
             because = f"answered {response.status}"
@@ -295,136 +366,156 @@ class GxywSpider(scrapy.Spider):
                 because += f" (redirect to {target})"
         else:
             because = f"is {check.rejection()}"
-        self._moved(response.url, because)
-        yield from self._next_discovery_step()
+        self._moved(walk, response.url, because)
+        yield from self._next_discovery_step(walk)
 
     def on_remembered_error(self, failure: Failure) -> Iterator[Any]:
+        walk = _walk_of(failure)
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
-        self._moved(url, f"failed ({failure_reason(failure)})")
-        yield from self._next_discovery_step()
+        self._moved(walk, url, f"failed ({failure_reason(failure)})")
+        yield from self._next_discovery_step(walk)
 
-    def _moved(self, url: str, because: str) -> None:
-        self.moved_from, self.moved_because = url, because
+    def _moved(self, walk: ColumnWalk, url: str, because: str) -> None:
+        assert walk.discovery
+        walk.discovery.moved_from, walk.discovery.moved_because = url, because
         self.logger.warning(
             "The remembered %s listing %s %s; looking again from the home page",
-            self.column,
+            walk.find_name,
             url,
             because,
         )
 
-    def parse_home(self, response: Response, home: str) -> Iterator[Any]:
-        assert self.column
+    def parse_home(self, response: Response, home: str, walk: ColumnWalk) -> Iterator[Any]:
+        assert walk.find_name and walk.discovery
+        name, discovery = walk.find_name, walk.discovery
         if response.status == 200:
             links = [
                 link
-                for link in find_column_links(response.body, response.url, self.column)
+                for link in find_column_links(response.body, response.url, name)
                 if urlsplit(link.url).hostname in self.allowed_domains
             ]
-            self.links_seen[home] = link_texts(response.body, response.url)
-            self.candidates.extend(
-                (link.url, f"{link.why(self.column)} on {response.url}") for link in links
+            discovery.links_seen[home] = link_texts(response.body, response.url)
+            discovery.candidates.extend(
+                (link.url, f"{link.why(name)} on {response.url}") for link in links
             )
             if links:
-                yield from self._next_discovery_step()
+                yield from self._next_discovery_step(walk)
                 return
-        self._guess(response.url, f"{response.url} names no link {self.column}")
-        yield from self._next_discovery_step()
+        self._guess(walk, response.url, f"{response.url} names no link {name}")
+        yield from self._next_discovery_step(walk)
 
     def on_home_error(self, failure: Failure) -> Iterator[Any]:
+        walk = _walk_of(failure)
+        assert walk.discovery
         request = getattr(failure, "request", None)
         if request is not None:
-            self.links_seen[request.url] = [f"(not fetched: {failure_reason(failure)})"]
-            self._guess(request.url, f"{request.url} could not be fetched")
-        yield from self._next_discovery_step()
+            walk.discovery.links_seen[request.url] = [f"(not fetched: {failure_reason(failure)})"]
+            self._guess(walk, request.url, f"{request.url} could not be fetched")
+        yield from self._next_discovery_step(walk)
 
-    def _guess(self, home: str, because: str) -> None:
+    def _guess(self, walk: ColumnWalk, home: str, because: str) -> None:
+        # The usual paths are those of the default column (/ggyw.htm for 国关要闻).
+        assert walk.discovery
+        if walk.find_name != self.column:
+            return
         for path in self.guesses:
-            self.candidates.append((urljoin(home, path), f"the usual path {path} ({because})"))
+            walk.discovery.candidates.append(
+                (urljoin(home, path), f"the usual path {path} ({because})")
+            )
 
-    def parse_candidate(self, response: Response, why: str) -> Iterator[Any]:
-        assert self.column
-        check = check_listing(response.body, response.url, self.column)
+    def parse_candidate(self, response: Response, why: str, walk: ColumnWalk) -> Iterator[Any]:
+        assert walk.find_name and walk.discovery
+        check = check_listing(response.body, response.url, walk.find_name)
         if response.status == 200 and check.ok:
-            self._found(response.url, why)
-            yield from self.parse_listing_page(response)
+            self._found(walk, response.url, why)
+            yield from self.parse_listing_page(response, walk)
             return
         reason = check.rejection() if response.status == 200 else f"HTTP {response.status}"
-        self.rejected.append(f"{response.url} ({reason})")
-        yield from self._next_discovery_step()
+        walk.discovery.rejected.append(f"{response.url} ({reason})")
+        yield from self._next_discovery_step(walk)
 
     def on_candidate_error(self, failure: Failure) -> Iterator[Any]:
+        walk = _walk_of(failure)
+        assert walk.discovery
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
-        self.rejected.append(f"{url} ({failure_reason(failure)})")
-        yield from self._next_discovery_step()
+        walk.discovery.rejected.append(f"{url} ({failure_reason(failure)})")
+        yield from self._next_discovery_step(walk)
 
-    def _next_discovery_step(self) -> Iterator[Any]:
+    def _next_discovery_step(self, walk: ColumnWalk) -> Iterator[Any]:
         """The next candidate to check, else the next home page, else: not found."""
-        while self.candidates:
-            url, why = self.candidates.pop(0)
-            if url in self.tried:
+        discovery = walk.discovery
+        assert discovery is not None
+        while discovery.candidates:
+            url, why = discovery.candidates.pop(0)
+            if url in discovery.tried:
                 continue
-            self.tried.add(url)
+            discovery.tried.add(url)
             yield scrapy.Request(
                 url,
                 callback=self.parse_candidate,
                 errback=self.on_candidate_error,
-                cb_kwargs={"why": why},
+                cb_kwargs={"why": why, "walk": walk},
                 meta={"handle_httpstatus_list": _CANDIDATE_STATUSES},
                 dont_filter=True,
             )
             return
-        if self.pending_homes:
-            home = self.pending_homes.pop(0)
+        if discovery.pending_homes:
+            home = discovery.pending_homes.pop(0)
             yield scrapy.Request(
                 home,
                 callback=self.parse_home,
                 errback=self.on_home_error,
-                cb_kwargs={"home": home},
+                cb_kwargs={"home": home, "walk": walk},
                 meta={"handle_httpstatus_list": _CANDIDATE_STATUSES},
                 dont_filter=True,
             )
             return
-        self._not_found()
+        self._not_found(walk)
 
-    def _found(self, url: str, why: str) -> None:
-        assert self.column
-        if self.moved_from is not None:
-            why = f"{why}; the remembered {self.moved_from} {self.moved_because}"
-        self.run.column = ColumnFound(self.column, url, why, self.moved_from)
-        log = (
-            self.logger.warning if self.moved_from and self.moved_from != url else self.logger.info
-        )
-        log("Column %s at %s: %s", self.column, url, why)
+    def _found(self, walk: ColumnWalk, url: str, why: str) -> None:
+        assert walk.find_name and walk.discovery
+        moved_from = walk.discovery.moved_from
+        if moved_from is not None:
+            why = f"{why}; the remembered {moved_from} {walk.discovery.moved_because}"
+        walk.start_url = url
+        walk.found = ColumnFound(walk.find_name, url, why, moved_from)
+        self.run.remember(walk.discovery.meta_key, url)
+        log = self.logger.warning if moved_from and moved_from != url else self.logger.info
+        log("Column %s at %s: %s", walk.find_name, url, why)
 
-    def _not_found(self) -> None:
-        assert self.column
+    def _not_found(self, walk: ColumnWalk) -> None:
+        assert walk.find_name and walk.discovery
+        discovery = walk.discovery
         seen = "; ".join(
             f"{home} links {', '.join(texts) or 'nothing'}"
-            for home, texts in self.links_seen.items()
+            for home, texts in discovery.links_seen.items()
         )
-        detail = f"no listing of {self.column} found from {', '.join(self.homes)}"
+        detail = f"no listing of {walk.find_name} found from {', '.join(discovery.homes)}"
         if seen:
             detail += f"; {seen}"
-        if self.rejected:
-            detail += f"; rejected {', '.join(self.rejected)}"
-        self.run.column = ColumnFound(self.column, None, detail, self.moved_from)
-        self.report(self.homes[0], "column_not_found", detail, article=False)
+        if discovery.rejected:
+            detail += f"; rejected {', '.join(discovery.rejected)}"
+        walk.found = ColumnFound(walk.find_name, None, detail, discovery.moved_from)
+        self.report(discovery.homes[0], "column_not_found", detail, article=False)
 
     # -- listing pages --------------------------------------------------------
 
-    def parse_listing_page(self, response: Response) -> Iterator[Any]:
+    def parse_listing_page(self, response: Response, walk: ColumnWalk) -> Iterator[Any]:
         if response.status != 200:
-            self.run.listing_failed = True
+            self._listing_failed(walk)
             self.report(response.url, f"listing_http_{response.status}", article=False)
             return
         # Only pages that answered count: a start page answering 404 is a run
         # that reached no listing at all (exit 5), not a partial one.
         self.crawler.stats.inc_value("crawl/listing_pages")
+        walk.listing_pages += 1
         page = parse_listing(response.body, response.url)
+        if not walk.settled:
+            self._settle(walk, response, page)
         if not page.items:
-            self.run.listing_failed = True
+            self._listing_failed(walk)
             self.report(response.url, "listing_without_items", article=False)
         host = urlsplit(response.url).hostname
         new_items = known_items = 0
@@ -440,6 +531,13 @@ class GxywSpider(scrapy.Spider):
                 continue
             url = response.urljoin(item.url)
             self._note_listed(url)
+            owner = self._owner_of(walk, url)
+            if owner is None:
+                self.crawler.stats.inc_value("crawl/other_column_items")
+                self.run.external_items.append(
+                    {"url": url, "kind": "other_column", "title": item.title, "page": response.url}
+                )
+                continue
             if url in self.requested_articles:
                 known_items += 1
                 if self.catalog().article_state(url) is not None:
@@ -451,33 +549,63 @@ class GxywSpider(scrapy.Spider):
                 continue
             if state is None:
                 new_items += 1
-                yield self._article_request(response, item)
+                yield self._article_request(response, item, owner)
             else:
                 known_items += 1
                 seen_known.append(state.url)
-                recheck = self._recheck_request(response, item, state)
+                recheck = self._recheck_request(response, item, state, owner)
                 if recheck is not None:
                     yield recheck
         # Seen on a listing: an unlisted article is back (a `restored` event).
         self.run.client.mark_listed(seen_known, response.meta["fetched_at"])
         yield from self._follow_pagination(
-            response, page.next_url, page.page_urls, new_items, known_items
+            response, walk, page.next_url, page.page_urls, new_items, known_items
         )
+
+    def _settle(self, walk: ColumnWalk, response: Response, page: ListingPage) -> None:
+        """The column's name and id from its first listing page; then full walk or not."""
+        names = listing_names(response.body, response.url)
+        walk.start_url = walk.start_url or response.url
+        walk.settle(
+            names[0] if names else None,
+            listing_column_id(response.urljoin(item.url) for item in page.items),
+        )
+        if walk.page_id is not None:
+            self.walks_by_id.setdefault((walk.site, walk.page_id), walk)
+        # The first run of a column, and the first after one that did not
+        # finish, walk everything.
+        walk.full_walk = self.full_walk_asked or not self.catalog().walk_complete(walk.key)
+        self.run.full_walk = self.run.full_walk or walk.full_walk
+
+    def _owner_of(self, walk: ColumnWalk, url: str) -> ColumnWalk | None:
+        """Whose item this is: ``walk``'s own, another walked column's, or None (not followed)."""
+        item_id = info_column_id(url)
+        if item_id is None or walk.page_id is None or item_id == walk.page_id:
+            return walk
+        return self.walks_by_id.get((walk.site, item_id))
+
+    def _listing_failed(self, walk: ColumnWalk) -> None:
+        walk.listing_failed = True
+        self.run.listing_failed = True
 
     def _follow_pagination(
         self,
         response: Response,
+        walk: ColumnWalk,
         next_url: str | None,
         page_urls: list[str],
         new_items: int,
         known_items: int,
     ) -> Iterator[Any]:
         host = urlsplit(response.url).hostname
-        if self.full_walk:
+        if walk.full_walk:
             for url in [next_url, *page_urls]:
                 if url and urlsplit(url).hostname == host:
                     yield response.follow(
-                        url, callback=self.parse_listing_page, errback=self.on_listing_error
+                        url,
+                        callback=self.parse_listing_page,
+                        errback=self.on_listing_error,
+                        cb_kwargs={"walk": walk},
                     )
             return
         # How many more pages may follow this one; None while unbounded.
@@ -494,6 +622,7 @@ class GxywSpider(scrapy.Spider):
             next_url,
             callback=self.parse_listing_page,
             errback=self.on_listing_error,
+            cb_kwargs={"walk": walk},
             meta={"overlap_left": None if remaining is None else remaining - 1},
         )
 
@@ -517,18 +646,20 @@ class GxywSpider(scrapy.Spider):
         self.requested_articles.add(url)
         return {"handle_httpstatus_list": _ARTICLE_STATUSES, "article_url": url}
 
-    def _article_request(self, response: Response, item: ListingItem) -> scrapy.Request:
+    def _article_request(
+        self, response: Response, item: ListingItem, walk: ColumnWalk
+    ) -> scrapy.Request:
         return response.follow(
             item.url,
             callback=self.parse_article_page,
             errback=self.on_error,
-            cb_kwargs={"listing": item, "page_url": response.url},
+            cb_kwargs={"listing": item, "page_url": response.url, "column": walk.label()},
             meta=self._article_meta(response.urljoin(item.url)),
             priority=_ARTICLE_PRIORITY,
         )
 
     def _recheck_request(
-        self, response: Response, item: ListingItem, state: ArticleState
+        self, response: Response, item: ListingItem, state: ArticleState, walk: ColumnWalk
     ) -> scrapy.Request | None:
         """A conditional re-fetch of a listed article, or None when not due.
 
@@ -548,7 +679,7 @@ class GxywSpider(scrapy.Spider):
             callback=self.parse_article_page,
             errback=self.on_error,
             headers=self._conditional_headers(item.url),
-            cb_kwargs={"listing": item, "page_url": response.url},
+            cb_kwargs={"listing": item, "page_url": response.url, "column": walk.label()},
             meta={
                 **self._article_meta(response.urljoin(item.url)),
                 "previous_capture": self.catalog().previous_capture(item.url),
@@ -613,30 +744,35 @@ class GxywSpider(scrapy.Spider):
 
     def _note_listed(self, url: str) -> None:
         self.listed_urls.add(url)
-        if (parts := _ARTICLE_PATH.search(urlsplit(url).path)) is not None:
-            self.listed_column_ids.add(int(parts.group(1)))
+
+    def _walked_whole(self) -> dict[tuple[str, int], ColumnWalk]:
+        """The columns this run walked completely, by (site, VSB column id)."""
+        return {
+            (walk.site, walk.page_id): walk
+            for walk in self.walks
+            if walk.full_walk and not walk.listing_failed and walk.page_id is not None
+        }
 
     def spider_idle(self, spider: scrapy.Spider) -> None:
         """After a completed full walk: ask for the column's articles it no longer lists.
 
         Each answers 200/304 (``unlisted``), or 404/410/a redirect away
-        (``removed``). Only once per run, and only when every listing page
-        was read: a walk cut short would take the unread pages' articles for
-        unlisted ones.
+        (``removed``). Only once per run, and only for the columns whose every
+        listing page was read: a walk cut short would take the unread pages'
+        articles for unlisted ones.
         """
-        if self.unlisted_checked or not self.full_walk or not self.listed_urls:
+        if self.unlisted_checked or not self.listed_urls:
             return
         self.unlisted_checked = True
-        if self.run.listing_failed or self.crawler.engine is None:
+        whole = self._walked_whole()
+        if not whole or self.crawler.engine is None:
             return
         requests = []
         for url, column_id in self.catalog().listed_articles():
             if url in self.listed_urls or url in self.requested_articles:
                 continue
-            if urlsplit(url).hostname not in self.allowed_domains:
-                continue
-            if column_id is not None and column_id not in self.listed_column_ids:
-                continue  # another column's article
+            if column_id is None or (site_of(url), column_id) not in whole:
+                continue  # a column not walked whole in this run
             self.crawler.stats.inc_value("crawl/unlisted_checks")
             requests.append(self._unlisted_recheck(url, listed=False))
         if not requests:
@@ -653,7 +789,11 @@ class GxywSpider(scrapy.Spider):
     # millisecond per page).
 
     def parse_article_page(
-        self, response: Response, listing: ListingItem | None = None, page_url: str | None = None
+        self,
+        response: Response,
+        listing: ListingItem | None = None,
+        page_url: str | None = None,
+        column: ColumnLabel | None = None,
     ) -> list[Any]:
         self.pending_articles.discard(response.meta.get("article_url", response.url))
         listed = True if listing is not None else response.meta.get("listed")
@@ -676,6 +816,7 @@ class GxywSpider(scrapy.Spider):
             listing=listing,
             page_url=page_url if listing is not None else None,
             listed=listed,
+            column=column,
         )
         requisites = self._requisite_requests(response) if self.fetch_requisites else []
         counter = view_count_url(response.body, response.url) if self.fetch_view_count else None
@@ -825,7 +966,7 @@ class GxywSpider(scrapy.Spider):
         )
 
     def on_listing_error(self, failure: Failure) -> None:
-        self.run.listing_failed = True
+        self._listing_failed(_walk_of(failure))
         self.on_error(failure, article=False)
 
     def closed(self, reason: str) -> None:
@@ -838,7 +979,11 @@ class GxywSpider(scrapy.Spider):
         self.run.report(url, reason, detail, article=article)
 
 
-_ARTICLE_PATH = re.compile(r"/info/(\d+)/\d+\.htm$")
+def _walk_of(failure: Failure) -> ColumnWalk:
+    """The column walk a failed request belonged to (its ``walk`` callback argument)."""
+    request: scrapy.Request = failure.request  # type: ignore[attr-defined]  # set by Scrapy
+    walk: ColumnWalk = request.cb_kwargs["walk"]
+    return walk
 
 
 def _as_date(value: str | None) -> date | None:

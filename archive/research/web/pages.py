@@ -84,6 +84,7 @@ class SearchForm:
     since: str = ""
     until: str = ""
     column: str = ""
+    site: str = ""
     reviewer: str = ""
     role: str = ""
     credit: str = ""
@@ -103,6 +104,7 @@ class SearchForm:
             since=get("since"),
             until=get("until"),
             column=get("column"),
+            site=get("site"),
             reviewer=get("reviewer"),
             role=get("role"),
             credit=get("credit"),
@@ -120,12 +122,13 @@ class SearchForm:
             credit=self.credit or None,
             has_attachments=self.attachments,
             column=self.column or None,
+            site=self.site or None,
         )
 
     def has_filters(self) -> bool:
-        return any((self.since, self.until, self.column, self.reviewer, self.credit)) or (
-            self.attachments
-        )
+        return any(
+            (self.since, self.until, self.column, self.site, self.reviewer, self.credit)
+        ) or (self.attachments)
 
     def query_string(self, **changes: Any) -> str:
         values = {
@@ -133,6 +136,7 @@ class SearchForm:
             "since": self.since,
             "until": self.until,
             "column": self.column,
+            "site": self.site,
             "reviewer": self.reviewer,
             "role": self.role if self.reviewer else "",
             "credit": self.credit,
@@ -172,6 +176,7 @@ class SearchPage:
     #: True when no query was given (filters alone list articles, newest first).
     browsing: bool = False
     columns: list[str] = field(default_factory=list)
+    sites: list[str] = field(default_factory=list)
     articles_in_archive: int = 0
 
     @property
@@ -202,6 +207,12 @@ def search_page(conn: sqlite3.Connection, form: SearchForm) -> SearchPage:
         for r in conn.execute(
             "SELECT DISTINCT column_name FROM article_facts "
             "WHERE column_name IS NOT NULL ORDER BY 1"
+        )
+    ]
+    page.sites = [
+        str(r[0])
+        for r in conn.execute(
+            "SELECT DISTINCT site FROM articles WHERE site IS NOT NULL ORDER BY 1"
         )
     ]
     page.articles_in_archive = int(conn.execute("SELECT count(*) FROM search_text").fetchone()[0])
