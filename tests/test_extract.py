@@ -102,11 +102,11 @@ def test_seed_article_acceptance() -> None:
             "js_challenge",
         ),
         (412, b"", "https://x.cn/info/1/2.htm", "js_challenge"),
-        (
+        (  # a content.jsp page is the article it shows
             200,
             (PAGES / "arc_seed.html").read_bytes(),
-            "https://x.cn/content.jsp?wbnewsid=1",
-            "dynamic_url",
+            "https://x.cn/content.jsp?urltype=news.NewsContentUrl&wbtreeid=1031&wbnewsid=1",
+            None,
         ),
         (
             200,

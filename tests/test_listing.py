@@ -35,7 +35,7 @@ def test_listing_is_frozen() -> None:
 
 def test_pagination_counts_down() -> None:
     first = parse_listing((LISTINGS / "new_first.html").read_bytes(), INDEX["new_first"])
-    assert (first.total_items, first.current_page, first.total_pages) == (52, 1, 11)
+    assert (first.total_items, first.current_page, first.page_count) == (52, 1, 11)
     assert first.next_url == "https://www.uir.edu.cn/ggyw/10.htm"
     last = parse_listing((LISTINGS / "old_last.html").read_bytes(), INDEX["old_last"])
     assert last.next_url is None
