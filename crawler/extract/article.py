@@ -382,7 +382,10 @@ def _column(page: _Page) -> str | None:
                 break
         if (step := _last_crumb(text)) is not None:
             return step
-    for el in sel.BREADCRUMB_CLASSES(page.root):
+    for el in sel.CLASSED_ELEMENTS(page.root):
+        names = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
+        if not any(fragment in names for fragment in sel.BREADCRUMB_FRAGMENTS):
+            continue
         if (step := _last_crumb(_crumb_text(el))) is not None:
             return step
     return normalize(page.meta.get("columnname", "")) or None

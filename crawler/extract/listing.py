@@ -425,12 +425,15 @@ class _PageWalk:
             return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
         return self.own_url if _FIRST_PAGE.match(parts.path) else None
 
-    def number_in(self, url: str, first: str) -> int | None:
+    @staticmethod
+    def number_in(url: str, first: str) -> int | None:
         """n of ``{slug}/{n}.htm`` when `url` is a later page of the column starting at `first`."""
-        first_match = _FIRST_PAGE.match(urlsplit(first).path)
-        parts = urlsplit(url)
-        numbered = _NUMBERED_PAGE.match(parts.path)
-        if first_match is None or numbered is None or parts.netloc != urlsplit(first).netloc:
+        numbered = _NUMBERED_PAGE.match(urlsplit(url).path)
+        if numbered is None:
+            return None
+        first_parts = urlsplit(first)
+        first_match = _FIRST_PAGE.match(first_parts.path)
+        if first_match is None or urlsplit(url).netloc != first_parts.netloc:
             return None
         same_column = numbered.group("slug") == first_match.group("slug")
         return int(numbered.group("n")) if same_column else None

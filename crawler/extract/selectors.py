@@ -131,18 +131,10 @@ ATTACHMENT_ITEMS = xpath(
 )
 
 # --- article: metadata --------------------------------------------------------------------------
-BREADCRUMB_CLASSES = xpath(
-    "//*["
-    + any_of(
-        class_contains("position"),
-        class_contains("breadcrumb"),
-        class_contains("location"),
-        class_contains("dqwz"),
-        class_contains("crumb"),
-        class_contains("weizhi"),
-    )
-    + "]"
-)
+#: class/id fragments of breadcrumb blocks, matched in Python over `CLASSED_ELEMENTS`:
+#: libxml2's translate() over every element cost a listing page a quarter millisecond.
+BREADCRUMB_FRAGMENTS = ("position", "breadcrumb", "location", "dqwz", "crumb", "weizhi")
+CLASSED_ELEMENTS = xpath("//*[@class or @id]")
 SCRIPTS = xpath("//script/text()")
 #: A body shown as a PDF: ``showVsbpdfIframe("/__local/…/x.pdf", "100%", "800", …)``.
 PDF_VIEWER_CALL = re.compile(r"""showVsbpdfIframe\(\s*["'](?P<url>[^"']+)["']""")
