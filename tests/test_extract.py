@@ -10,12 +10,20 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from crawler.extract import NotAnArticle, classify_response, parse_article, parse_view_count
+from crawler.extract import (
+    NotAnArticle,
+    canonical_article_url,
+    classify_response,
+    is_dynamic_url,
+    parse_article,
+    parse_view_count,
+)
 from crawler.extract.body import extract_body
 from crawler.extract.credits import parse_credit_line, parse_info_line, trailing_credit
 from crawler.extract.dates import FoundDate, find_date, parse_date
 from crawler.extract.dom import parse_html
 from crawler.extract.text import normalize
+from record import REVIEW_ROLES
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ROOT / "tests" / "fixtures" / "pages"
@@ -102,11 +110,11 @@ def test_seed_article_acceptance() -> None:
             "js_challenge",
         ),
         (412, b"", "https://x.cn/info/1/2.htm", "js_challenge"),
-        (
+        (  # a content.jsp page is the article it shows
             200,
             (PAGES / "arc_seed.html").read_bytes(),
-            "https://x.cn/content.jsp?wbnewsid=1",
-            "dynamic_url",
+            "https://x.cn/content.jsp?urltype=news.NewsContentUrl&wbtreeid=1031&wbnewsid=1",
+            None,
         ),
         (
             200,
@@ -216,6 +224,13 @@ def test_parse_date_meta_forms() -> None:
             ([], [], []),
             {"contributing_unit": ["国际经济系"], "auditor": ["马骏"]},
         ),
+        ("初审：张伟  复审：刘洋  终审：陈静", (["张伟"], ["刘洋"], ["陈静"]), {}),
+        ("一审：周敏　二审：吴昊　三审：郑丽华", (["周敏"], ["吴昊"], ["郑丽华"]), {}),
+        (
+            "责任编辑：孙悦 编审：钱伟",
+            ([], [], []),
+            {"responsible_editor": ["孙悦"], "auditor": ["钱伟"]},
+        ),
     ],
 )
 def test_credit_lines(
@@ -241,6 +256,8 @@ def test_credit_lines(
         "图为论坛现场",
         "编辑：付晓歌 时间：2025-07-14",
         "文件精神传达到位/落实到人",
+        "该案一审判决后，双方在二审阶段达成调解。",
+        "经过初审、复审和终审，共有12名考生进入拟录取名单。",
     ],
 )
 def test_not_credit_lines(line: str) -> None:
@@ -328,3 +345,128 @@ def test_normalize(raw: str, clean: str) -> None:
 )
 def test_parse_view_count(text: str, count: int | None) -> None:
     assert parse_view_count(text) == count
+
+
+# --- dynamic URLs -------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("url", "canonical"),
+    [
+        (
+            "https://www.uir.edu.cn/content.jsp?urltype=news.NewsContentUrl&wbtreeid=1031&wbnewsid=21040",
+            "https://www.uir.edu.cn/info/1031/21040.htm",
+        ),
+        (  # any order, any case, a port and a fragment
+            "http://127.0.0.1:8000/CONTENT.JSP?WBNEWSID=7&urltype=NEWS.NEWSCONTENTURL&WbTreeId=12#top",
+            "http://127.0.0.1:8000/info/12/7.htm",
+        ),
+        ("https://h.cn/content.jsp?wbtreeid=3&wbnewsid=4", "https://h.cn/info/3/4.htm"),
+        # not an article: unchanged
+        (
+            "https://h.cn/content.jsp?urltype=news.DownloadAttachUrl&wbtreeid=3&wbnewsid=4",
+            "https://h.cn/content.jsp?urltype=news.DownloadAttachUrl&wbtreeid=3&wbnewsid=4",
+        ),
+        ("https://h.cn/content.jsp?wbnewsid=4", "https://h.cn/content.jsp?wbnewsid=4"),
+        (
+            "https://h.cn/content.jsp?wbtreeid=x&wbnewsid=4",
+            "https://h.cn/content.jsp?wbtreeid=x&wbnewsid=4",
+        ),
+        ("https://h.cn/info/1031/1.htm", "https://h.cn/info/1031/1.htm"),
+        (
+            "https://h.cn/ggyw.htm?wbtreeid=1&wbnewsid=2",
+            "https://h.cn/ggyw.htm?wbtreeid=1&wbnewsid=2",
+        ),
+    ],
+)
+def test_canonical_article_url(url: str, canonical: str) -> None:
+    assert canonical_article_url(url) == canonical
+    assert is_dynamic_url(url) == ("content.jsp" in url.lower())
+
+
+def test_a_content_jsp_page_is_recorded_under_its_static_url() -> None:
+    record = _parse("plain_content_jsp")
+    assert record["url"] == "https://www.uir.edu.cn/info/1031/19005.htm"
+    assert (record["column_id"], record["news_id"]) == (1031, 19005)
+    static = parse_article(
+        (PAGES / "plain_content_jsp.html").read_bytes(), record["url"], fetched_at=FETCHED_AT
+    )
+    assert {**static, "prev_url": None, "next_url": None} == {
+        **record,
+        "prev_url": None,
+        "next_url": None,
+    }  # one article, one record (its relative links resolve against where it was fetched)
+
+
+# --- bodies that are not text -------------------------------------------------------------------
+ARTICLE = """<html><head><title>T</title></head><body><form name="_newscontent_fromname">
+<div class="arc-tit"><h1>标题</h1></div><p>时间：2023-10-18</p>
+<div id="vsb_content"><div class="v_news_content">{body}</div></div>{after}</form></body></html>"""
+PDF_CALL = '<script>showVsbpdfIframe(\'../../__local/1/2.pdf\', "100%", "800", "0");</script>'
+
+
+def test_a_pdf_body_with_an_introduction_keeps_both() -> None:
+    html = ARTICLE.format(body=f"<p>全文见下。</p><p>{PDF_CALL}</p>", after="")
+    record = parse_article(html, "https://h.cn/info/1/2.htm", fetched_at=FETCHED_AT)
+    assert record["body_pdf"] == "https://h.cn/__local/1/2.pdf"
+    assert record["body_text"] == "全文见下。" and "body_is_pdf" not in record["warnings"]
+
+
+def test_a_pdf_shown_outside_the_body_block_is_the_body() -> None:
+    html = ARTICLE.format(body="<p>&nbsp;</p>", after=PDF_CALL)
+    record = parse_article(html, "https://h.cn/info/1/2.htm", fetched_at=FETCHED_AT)
+    assert (record["body_pdf"], record["body_text"]) == ("https://h.cn/__local/1/2.pdf", "")
+    assert record["warnings"] == ["body_is_pdf"]
+    assert classify_response(200, html, "https://h.cn/info/1/2.htm") is None
+
+
+def test_an_empty_body_without_pdf_or_attachments_is_still_no_article() -> None:
+    html = ARTICLE.format(body="<p>&nbsp;</p>", after="")
+    with pytest.raises(NotAnArticle) as info:
+        parse_article(html, "https://h.cn/info/1/2.htm", fetched_at=FETCHED_AT)
+    assert info.value.reason == "no_article_content"
+
+
+def test_a_body_of_plain_file_links_is_an_attachment_body() -> None:
+    body = (
+        '<p><a href="/docs/名单.xlsx">名单.xlsx</a></p><p><a href="/docs/说明.pdf">说明.pdf</a></p>'
+    )
+    record = parse_article(
+        ARTICLE.format(body=body, after=""), "https://h.cn/info/1/2.htm", fetched_at=FETCHED_AT
+    )
+    assert [a["name"] for a in record["attachments"]] == ["名单.xlsx", "说明.pdf"]
+    assert record["warnings"] == ["body_is_attachments"]
+
+
+# --- images as data: URIs -------------------------------------------------------------------------
+DATA_GIF = "data:image/gif;base64,R0lGODlhAQABAAAAACw="
+
+
+@pytest.mark.parametrize(
+    ("img", "url"),
+    [
+        (f'<img src="{DATA_GIF}">', DATA_GIF),
+        ('<img src="data:image/gif;base64,\n R0lGODlh\n AQABAAAAACw=">', DATA_GIF),  # wrapped
+        (f'<img src="{DATA_GIF}" orisrc="/__local/a.jpg">', "https://www.uir.edu.cn/__local/a.jpg"),
+        ('<img src="data:text/html,<b>x</b>">', None),  # not an image
+    ],
+)
+def test_data_images(img: str, url: str | None) -> None:
+    root = parse_html(f'<html><body><div class="v_news_content"><p>{img}</p></div></body></html>')
+    assert root is not None
+    body = extract_body(root.xpath("//div")[0], "https://www.uir.edu.cn/info/1031/1.htm")
+    assert [i["url"] for i in body.images] == ([url] if url else [])
+    if url:
+        assert f'src="{url}"' in body.html
+
+
+@pytest.mark.parametrize(
+    ("line", "labels"),
+    [
+        ("初审：张伟 复审：刘洋 终审：陈静", ("初审", "复审", "终审")),
+        ("一审：周敏 二审：吴昊 三审：郑丽华", ("一审", "二审", "三审")),
+        ("一校：吴茜 二校：李婧 终审：陈斌", ("一校", "二校", "终审")),
+    ],
+)
+def test_review_labels_are_kept(line: str, labels: tuple[str, str, str]) -> None:
+    found = parse_credit_line(line)
+    assert found is not None and not found.unmapped
+    assert tuple(found.labels_field().get(role) for role in REVIEW_ROLES) == labels

@@ -101,3 +101,18 @@ def test_a_missing_requisite_is_not_a_failure_nor_retried() -> None:
     problem = Problem("http://h/a.jpg", "requisite_http_404", article=False)
     assert problem.is_requisite and not problem.is_failure and not problem.noted_for_next_runs
     assert Problem("http://h/info/1/2.htm", "http_404").is_failure
+
+
+def test_a_pdf_body_is_archived_as_an_attachment() -> None:
+    found = _page("vsb_pdf_body")
+    pdf = "https://news.hbsf.edu.cn/__local/3/A8/1C/7E2B9F0C4D5E6F708192A3B4C5D_6A7B8C9D_1F2E3.pdf"
+    assert Requisite(pdf, "attachment") in found
+    html = (
+        "<script>showVsbpdfIframe('x/b.pdf','100%','600')</script><script>other('c.pdf')</script>"
+    )
+    assert page_requisites(html, "http://h/a/") == [Requisite("http://h/a/x/b.pdf", "attachment")]
+
+
+def test_data_images_are_part_of_the_page_not_requisites() -> None:
+    found = _page("vsb_data_image_credits")
+    assert [r.kind for r in found] == ["stylesheet", "script"]

@@ -32,17 +32,23 @@ from crawler.extract.dom import (
     text_of,
 )
 from crawler.extract.text import normalize
+from crawler.extract.urls import canonical_article_url
 from record import SCHEMA_VERSION, Attachment, ParsedArticle, site_of
 
 NOT_FOUND = "not_found"
 JS_CHALLENGE = "js_challenge"
 NO_ARTICLE_CONTENT = "no_article_content"
+#: No longer raised: a content.jsp page is parsed as the article it is (its record
+#: carries the canonical /info/T/N.htm URL). Kept for the crawl's failure table.
 DYNAMIC_URL = "dynamic_url"
+#: Warnings of articles whose body is not text: an embedded PDF, or only attachments.
+BODY_IS_PDF = "body_is_pdf"
+BODY_IS_ATTACHMENTS = "body_is_attachments"
 
 
 class NotAnArticle(Exception):
     """The page is not an article: `reason` is one of not_found, js_challenge,
-    no_article_content, dynamic_url."""
+    no_article_content."""
 
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(f"{reason}: {detail}" if detail else reason)
@@ -97,32 +103,45 @@ def parse_article(
 ) -> ParsedArticle:
     """Record for an article page: every schema field but fetched_at, warc and listing.
 
-    Raises NotAnArticle for 404 pages, JS challenges, content.jsp URLs and pages without a
-    title or body. `fetched_at` bounds the publication date (default: now).
+    Raises NotAnArticle for 404 pages, JS challenges and pages without a title or body.
+    A body that is only an embedded PDF or only attachments is an article (with a
+    warning). A content.jsp URL is parsed like any article; the record's ``url`` is
+    its canonical ``/info/T/N.htm`` form. `fetched_at` bounds the publication date
+    (default: now).
     """
     root = parse_html(decode(html))
     reason = _early_reason(None, root, url)
     if reason:
         raise NotAnArticle(reason, url)
     page = _Page(root, url, base_url(root, url), meta_map(root))
-    body_el = _body_block(page)
+    body_pdf = _body_pdf(page)
+    body_el = _body_block(page, allow_empty=body_pdf is not None)
     column = _column(page)
     title, title_el = _title(page, column)
     if title is None or body_el is None:
         raise NotAnArticle(NO_ARTICLE_CONTENT, "no title" if title is None else "no body block")
     body = extract_body(body_el, page.base)
-    if not body.paragraphs and not body.images:
-        raise NotAnArticle(NO_ARTICLE_CONTENT, "empty body")
     region = _region(page, title_el, body_el)
+    attachments = _attachments(page, region, body_el)
+    if not body.paragraphs and not body.images:
+        if body_pdf is not None:
+            page.warnings.append(BODY_IS_PDF)
+        elif attachments:
+            page.warnings.append(BODY_IS_ATTACHMENTS)
+        else:
+            raise NotAnArticle(NO_ARTICLE_CONTENT, "empty body")
+    elif body_pdf is None and attachments and _only_attachment_names(body, attachments):
+        page.warnings.append(BODY_IS_ATTACHMENTS)
     before, after = lines_of(region, skip=body_el, prune=_is_footer)
     found = _published(page, before, after, title, fetched_at)
     credits = _credits(before, after, body, title, found)
-    column_id, news_id = _ids(page)
+    record_url = canonical_article_url(url)
+    column_id, news_id = _ids(page, record_url)
     prev_url, next_url = _prev_next(page)
     return {
         "schema_version": SCHEMA_VERSION,
-        "url": url,
-        "site": site_of(url),
+        "url": record_url,
+        "site": site_of(record_url),
         "title": title,
         "published_at": found[0],
         "published_at_raw": found[1],
@@ -132,8 +151,8 @@ def parse_article(
         "credits": credits.credits_field(),
         "role_labels": credits.labels_field(),
         "images": body.images,
-        "attachments": _attachments(page, region, body_el),
-        "body_pdf": None,
+        "attachments": attachments,
+        "body_pdf": body_pdf,
         "column": column,
         "column_id": column_id,
         "news_id": news_id,
@@ -151,19 +170,14 @@ def classify_response(status: int, html: bytes | str, url: str) -> str | None:
     if reason or root is None:
         return reason or NO_ARTICLE_CONTENT
     page = _Page(root, url, base_url(root, url), meta_map(root))
-    if _body_block(page) is None or _title(page, _column(page))[0] is None:
+    body_el = _body_block(page, allow_empty=_body_pdf(page) is not None)
+    if body_el is None or _title(page, _column(page))[0] is None:
         return NO_ARTICLE_CONTENT
     return None
 
 
 # --- page kinds ---------------------------------------------------------------------------------
-def is_dynamic_url(url: str) -> bool:
-    return urlsplit(url).path.lower().endswith("content.jsp")
-
-
 def _early_reason(status: int | None, root: Element | None, url: str) -> str | None:
-    if is_dynamic_url(url):
-        return DYNAMIC_URL
     if root is None:
         return {404: NOT_FOUND, 412: JS_CHALLENGE}.get(status or 0, NO_ARTICLE_CONTENT)
     html_title = _html_title(root)
@@ -251,11 +265,18 @@ def _strip_site_suffix(title: str, column: str | None) -> str:
 
 
 # --- body block and the region around it --------------------------------------------------------
-def _body_block(page: _Page) -> Element | None:
+def _body_block(page: _Page, *, allow_empty: bool = False) -> Element | None:
+    """The element holding the article body; with `allow_empty` (a PDF body), the first
+    VSB body block even when it shows no text."""
+    first_empty = None
     for selector in sel.BODY_BLOCK:
         for el in selector(page.root):
             if text_of(el) or el.xpath(".//img"):
                 return el
+            if first_empty is None:
+                first_empty = el
+    if allow_empty and first_empty is not None:
+        return first_empty
     best, best_score = None, 0
     for el in sel.BODY_CANDIDATES(page.root):
         if any(_is_footer(block) for block in (el, *el.iterancestors())):
@@ -342,8 +363,11 @@ def _credits(
 def column_name(html: str | bytes, url: str) -> str | None:
     """The column a page names in its breadcrumb (last step), else its ColumnName meta; or None."""
     root = parse_html(decode(html))
-    if root is None:
-        return None
+    return None if root is None else column_of(root, url)
+
+
+def column_of(root: Element, url: str) -> str | None:
+    """`column_name` of an already parsed page."""
     return _column(_Page(root, url, base_url(root, url), meta_map(root)))
 
 
@@ -358,7 +382,10 @@ def _column(page: _Page) -> str | None:
                 break
         if (step := _last_crumb(text)) is not None:
             return step
-    for el in sel.BREADCRUMB_CLASSES(page.root):
+    for el in sel.CLASSED_ELEMENTS(page.root):
+        names = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
+        if not any(fragment in names for fragment in sel.BREADCRUMB_FRAGMENTS):
+            continue
         if (step := _last_crumb(_crumb_text(el))) is not None:
             return step
     return normalize(page.meta.get("columnname", "")) or None
@@ -382,9 +409,9 @@ def _last_crumb(text: str) -> str | None:
     return steps[-1] if steps else None
 
 
-def _ids(page: _Page) -> tuple[int | None, int | None]:
+def _ids(page: _Page, record_url: str) -> tuple[int | None, int | None]:
     """(column_id, news_id) from /info/{column}/{news}.htm, else the VSB counter scripts."""
-    match = _INFO_URL.search(urlsplit(page.url).path)
+    match = _INFO_URL.search(urlsplit(record_url).path)
     if match:
         return int(match.group(1)), int(match.group(2))
     scripts = "\n".join(sel.SCRIPTS(page.root))
@@ -459,6 +486,20 @@ def _attachments(page: _Page, region: Element, body_el: Element) -> list[Attachm
             name = text_of(a) or normalize(a.get("title") or "") or _file_name(url)
             out.append({"url": url, "name": name})
     return out
+
+
+def _body_pdf(page: _Page) -> str | None:
+    """Absolute URL of the PDF a ``showVsbpdfIframe("…pdf", …)`` script shows as the body."""
+    for script in sel.SCRIPTS(page.root):
+        if "showVsbpdfIframe" in script and (match := sel.PDF_VIEWER_CALL.search(script)):
+            return absolute(page.base, match.group("url"))
+    return None
+
+
+def _only_attachment_names(body: Body, attachments: list[Attachment]) -> bool:
+    """Whether every body paragraph is just the name of an attachment (a list of file links)."""
+    names = {normalize(a["name"]) for a in attachments}
+    return not body.images and all(normalize(line) in names for line in body.paragraphs)
 
 
 def _is_file_href(href: str) -> bool:

@@ -259,7 +259,13 @@ def _clean_attributes(el: Element, base: str) -> None:
         if not tag:
             continue
         if tag == "img":
-            src = absolute(base, node.get("src")) or absolute(base, node.get("orisrc"))
+            # A file (shown, or VSB's original upload) over an inline data: image, which
+            # is kept when it is all there is: it is the picture itself.
+            src = (
+                absolute(base, node.get("src"))
+                or absolute(base, node.get("orisrc"))
+                or _data_image(node.get("src"))
+            )
             node.attrib.clear()
             if src is None or ICON_IMAGE.search(src):
                 if node is not el:
@@ -278,6 +284,14 @@ def _clean_attributes(el: Element, base: str) -> None:
             node.attrib.clear()
             for key, value in keep.items():
                 node.set(key, value)
+
+
+def _data_image(src: str | None) -> str | None:
+    """An inline ``data:image/…`` URI, whitespace removed (base64 wrapped over lines); or None."""
+    if not src:
+        return None
+    value = "".join(src.split())
+    return value if value[:11].lower() == "data:image/" else None
 
 
 def _clean_paragraph(block: _Block, credits: Credits) -> None:

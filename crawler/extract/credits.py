@@ -1,4 +1,4 @@
-"""Credit lines (一校/二校/终审, 文/图, 编辑, 来源 …): recognise them and turn them into fields.
+"""Credit lines (一校/二校/终审 and the other 三审三校 labels, 文/图, 编辑, 来源 …): fields.
 
 A credit line is a short line made only of `role：names` segments. Running text that merely
 mentions a role ("论文进入终审阶段。", "编辑部主任张三表示…") is not one: a role must be followed
@@ -17,9 +17,16 @@ from record import Credits as CreditRoles
 
 #: Role label → (record section, field); None for roles the schema has no field for.
 ROLES: dict[str, tuple[tuple[str, str], ...]] = {
+    # The 三审三校 chain under its several names: the first, second and final check.
+    # `Credits.labels` keeps the label the page printed (初审, 一审...) in role_labels.
     "一校": (("reviewers", "first_proofreader"),),
+    "初审": (("reviewers", "first_proofreader"),),
+    "一审": (("reviewers", "first_proofreader"),),
     "二校": (("reviewers", "second_proofreader"),),
+    "复审": (("reviewers", "second_proofreader"),),
+    "二审": (("reviewers", "second_proofreader"),),
     "终审": (("reviewers", "final_reviewer"),),
+    "三审": (("reviewers", "final_reviewer"),),
     "作者": (("credits", "author"),),
     "文字": (("credits", "author"),),
     "文": (("credits", "author"),),
@@ -36,6 +43,9 @@ ROLES: dict[str, tuple[tuple[str, str], ...]] = {
     "责编": (("credits", "responsible_editor"),),
     "编辑": (("credits", "editor"),),
     "审核": (("credits", "auditor"),),
+    # 编审 (编辑审核) names a review without saying which stage of the chain it is,
+    # so it is the page's auditor, like 审核, not a guess at 二审 or 终审.
+    "编审": (("credits", "auditor"),),
     "稿件来源": (("credits", "source"),),
     "新闻来源": (("credits", "source"),),
     "信息来源": (("credits", "source"),),
@@ -45,8 +55,6 @@ ROLES: dict[str, tuple[tuple[str, str], ...]] = {
     "供稿": (("credits", "contributing_unit"),),
     # recognised (so the line leaves the body) but without a schema field
     "三校": (),
-    "初审": (),
-    "复审": (),
     "校对": (),
     "审校": (),
     "审稿": (),

@@ -18,9 +18,8 @@ import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urldefrag
 
-from crawler.extract.article import column_name
 from crawler.extract.dom import Element, absolute, base_url, decode, parse_html, tag_of, text_of
-from crawler.extract.listing import parse_listing
+from crawler.extract.listing import page_names, parse_listing
 from crawler.extract.text import normalize
 
 NAVIGATION = "navigation"
@@ -50,9 +49,6 @@ _DECORATION = re.compile(r"[\s>»›→+＋…·.。:：\[\]【】<«‹]+")
 #: Ancestors climbed from a link to find its container (nav, block title).
 _NAV_LEVELS = 8
 _BLOCK_LEVELS = 3
-_TITLE_SEPARATORS = re.compile(r"\s*[-_|–—｜]\s*")
-#: List headings on column pages: the column's own name above its items.
-_HEADING_MARKS = ("tit", "lm", "column", "list")
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +156,7 @@ def check_listing(html: str | bytes, url: str, column: str) -> ListingCheck:
     want = column_key(column)
     return ListingCheck(
         items=len(page.items),
-        has_pager=page.total_pages is not None or page.next_url is not None,
+        has_pager=page.page_count is not None or page.next_url is not None,
         names=tuple(names),
         names_column=any(column_key(n) == want for n in names),
     )
@@ -169,27 +165,7 @@ def check_listing(html: str | bytes, url: str, column: str) -> ListingCheck:
 def listing_names(html: str | bytes, url: str) -> list[str]:
     """Names a column page gives itself: breadcrumb or ColumnName, list heading, title head."""
     root = parse_html(decode(html))
-    if root is None:
-        return []
-    names: list[str] = []
-    if crumb := column_name(html, url):
-        names.append(crumb)
-    for heading in root.iter("h1", "h2", "h3", "h4"):
-        parent = heading.getparent()
-        if parent is None or not _marked(parent, _HEADING_MARKS) or heading.xpath(".//a"):
-            continue
-        if (text := normalize(text_of(heading))) and len(text) <= 20:
-            names.append(text)
-    for title in root.iter("title"):
-        head = _TITLE_SEPARATORS.split(normalize("".join(title.itertext())))[0]
-        if head:
-            names.append(head)
-        break
-    unique: list[str] = []
-    for name in names:
-        if name not in unique:
-            unique.append(name)
-    return unique
+    return [] if root is None else page_names(root, url)
 
 
 # --- context of a link ------------------------------------------------------------------------

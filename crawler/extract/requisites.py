@@ -4,7 +4,9 @@ Pure, like the rest of :mod:`crawler.extract`: ``page_requisites(html, url)``
 lists the URLs an article page needs to be replayed as it looked (images,
 including the originals VSB names in ``orisrc`` and ``vurl``; style sheets;
 scripts; images named by inline styles) and the attachments it offers
-(``download.jsp`` links and links to documents). ``css_requisites(css, url)``
+(``download.jsp`` links, links to documents, and the PDF a
+``showVsbpdfIframe(…)`` script shows as the body). Inline ``data:`` images
+are part of the page: nothing to fetch. ``css_requisites(css, url)``
 lists what a fetched style sheet pulls in (``url(...)`` and ``@import``).
 The crawl policy (which to fetch, how often) is the spider's.
 """
@@ -76,6 +78,10 @@ def page_requisites(html: str | bytes, url: str) -> list[Requisite]:
                 add(el.get("href"), "image")
         elif tag == "script":
             add(el.get("src"), "script")
+            code = el.text or ""
+            if "showVsbpdfIframe" in code:  # a body shown as a PDF: the PDF is the article
+                for match in sel.PDF_VIEWER_CALL.finditer(code):
+                    add(match.group("url"), "attachment")
         elif tag == "style":
             for href, kind in _css_refs(el.text or ""):
                 add(href, kind)

@@ -6,6 +6,7 @@ templates first, generic fallbacks last.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from crawler.extract.dom import xpath
@@ -108,6 +109,8 @@ BODY_BLOCK: tuple[Any, ...] = (
     xpath(V_NEWS_CONTENT),
     xpath(VSB_CONTENT),
     xpath("//*[@id='vsb_newscontent']"),
+    # older table themes without vsb_content: the body is the cell itself
+    xpath("//td[starts-with(@class, 'contentstyle')]"),
     xpath(
         "//*["
         + any_of(
@@ -128,28 +131,26 @@ ATTACHMENT_ITEMS = xpath(
 )
 
 # --- article: metadata --------------------------------------------------------------------------
-BREADCRUMB_CLASSES = xpath(
-    "//*["
-    + any_of(
-        class_contains("position"),
-        class_contains("breadcrumb"),
-        class_contains("location"),
-        class_contains("dqwz"),
-        class_contains("crumb"),
-        class_contains("weizhi"),
-    )
-    + "]"
-)
+#: class/id fragments of breadcrumb blocks, matched in Python over `CLASSED_ELEMENTS`:
+#: libxml2's translate() over every element cost a listing page a quarter millisecond.
+BREADCRUMB_FRAGMENTS = ("position", "breadcrumb", "location", "dqwz", "crumb", "weizhi")
+CLASSED_ELEMENTS = xpath("//*[@class or @id]")
 SCRIPTS = xpath("//script/text()")
+#: A body shown as a PDF: ``showVsbpdfIframe("/__local/…/x.pdf", "100%", "800", …)``.
+PDF_VIEWER_CALL = re.compile(r"""showVsbpdfIframe\(\s*["'](?P<url>[^"']+)["']""")
 LINKS = xpath(".//a[@href]")
 
 # --- listing ------------------------------------------------------------------------------------
-LISTING_ITEMS = xpath("//li[starts-with(@id, 'line_u')]")
+LISTING_ITEMS = xpath("//li[starts-with(@id, 'line_u')] | //tr[starts-with(@id, 'line_u')]")
 LISTING_FALLBACK_ROWS = xpath(
     "//*[self::li or self::tr][.//a[contains(@href, 'info/') or contains(@href, 'content.jsp')]]"
 )
 PAGER_NEW = xpath(f"//div[{has_class('pb_sys_common')}] | //span[{has_class('p_pages')}]/..")
 PAGER_OLD = xpath("//*[starts-with(@id, 'fanye')]")
+#: The older theme's pager table (``table.headStyle1d8zlv7iyf``), when its cell has no fanye id.
+PAGER_HEAD_STYLE = xpath(
+    "//table[starts-with(@class, 'headStyle')][.//a[@href] or contains(., '/')]"
+)
 PAGER_GENERIC = xpath(
     "//*["
     + any_of(text_has("共"), class_contains("page"), class_contains("fanye"))
@@ -163,3 +164,10 @@ PAGER_NEXT = xpath(
 )
 PAGER_NEXT_DISABLED = xpath(f".//*[{has_class('p_next_d')}]")
 PAGER_CURRENT = xpath(f".//*[{has_class('p_no_d')}]")
+#: The page count VSB gives its "go to page" script: ``_simple_list_gotopage_fun(11, 'GO', 2)``.
+GOTO_PAGE_CALL = re.compile(r"_simple_list_gotopage_fun\(\s*(?P<pages>\d+)")
+#: Pager links by what they stand for (labels; the number links carry their page number).
+PAGER_FIRST_LABELS = frozenset({"首页", "第一页"})
+PAGER_PREV_LABELS = frozenset({"上页", "上一页", "<"})
+PAGER_NEXT_LABELS = frozenset({"下页", "下一页", "下一页>", "下一页 >", ">"})
+PAGER_LAST_LABELS = frozenset({"尾页", "末页", "最后一页"})
