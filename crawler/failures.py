@@ -30,9 +30,14 @@ from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 
 from crawler.extract.article import DYNAMIC_URL
 
+#: A content.jsp listing item whose page answers 404/410 at content.jsp and at
+#: its /info/T/N.htm URL: the site lists it but does not show it to the public.
+DYNAMIC_NOT_PUBLIC = "dynamic_not_public"
+
 #: Reasons for which nothing is lost: the site asked us not to fetch the page,
-#: or it is not an article. Every other reason counts as a failure of the run.
-NOT_FAILURES = frozenset({"robots_disallowed", DYNAMIC_URL})
+#: or it is not an article, or not public. Every other reason counts as a
+#: failure of the run. (``dynamic_url`` is kept for older run summaries.)
+NOT_FAILURES = frozenset({"robots_disallowed", DYNAMIC_URL, DYNAMIC_NOT_PUBLIC})
 
 #: Reasons not tried again on later runs: content.jsp items are dynamic
 #: pages, never archived as articles.
@@ -42,7 +47,7 @@ NOT_RETRIED = frozenset({DYNAMIC_URL})
 #: reported once, remembered in the catalog, and not tried again by the next
 #: runs, not even when the listing still names the article; `crawl --full`
 #: tries them once more.
-PERMANENT = frozenset({"too_large", "offsite_redirect", "redirect_loop"})
+PERMANENT = frozenset({"too_large", "offsite_redirect", "redirect_loop", DYNAMIC_NOT_PUBLIC})
 
 #: Prefix of the reasons of a page requisite (image, attachment, style sheet,
 #: script) that could not be archived: ``requisite_http_404``,

@@ -154,7 +154,7 @@ def looks_like_listing(html: bytes, url: str) -> bool:
     if sel.LISTING_ITEMS(root):
         return True
     page = parse_listing(html, url)
-    return bool(page.items) and (page.total_pages is not None or page.next_url is not None)
+    return bool(page.items) and (page.page_count is not None or page.next_url is not None)
 
 
 def probe_article(

@@ -80,3 +80,33 @@ def test_every_listing_layout_yields_every_item_and_the_next_page(layout: Listin
         title, when = found[link]
         assert title == " ".join(article.title.split()), link
         assert when == f"{article.published:%Y-%m-%d}", link
+
+
+ALL_FIELDS = (
+    *FIELDS, "site", "role_labels", "body_pdf", "column",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("theme", ["uir", "campus"])
+def test_every_column_of_both_sites_has_every_field_right(theme: str) -> None:
+    """Issue #12: other list markup, pagers, folder columns, table templates, 三审三校
+    labels, content.jsp-only articles, PDF bodies and data: images, all fields right."""
+    site = ReplicaSite(theme=theme)
+    for column in site.columns:
+        wrong = []
+        for article in column.articles:
+            expected = site.expected_record(article, BASE)
+            path = expected["url"].removeprefix(BASE)
+            status, _, body = site.respond("GET", path)
+            if status != 200:  # published at content.jsp only
+                path = (
+                    "/content.jsp?urltype=news.NewsContentUrl"
+                    f"&wbtreeid={expected['column_id']}&wbnewsid={expected['news_id']}"
+                )
+                status, _, body = site.respond("GET", path)
+            assert status == 200, path
+            record: dict[str, Any] = dict(parse_article(body, BASE + path))
+            bad = [f for f in ALL_FIELDS if record[f] != expected[f]]
+            if bad:
+                wrong.append(f"{path}: {bad}")
+        assert not wrong, f"{theme} {column.name}: {len(wrong)} wrong, e.g. {wrong[:3]}"

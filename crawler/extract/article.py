@@ -423,7 +423,7 @@ def _ids(page: _Page, record_url: str) -> tuple[int | None, int | None]:
 
 
 def _prev_next(page: _Page) -> tuple[str | None, str | None]:
-    """Absolute URLs of the 上一条/下一条 (上一篇/下一篇) links; None when absent or 没有了."""
+    """Canonical URLs of the 上一条/下一条 (上一篇/下一篇) links; None when absent or 没有了."""
     found: dict[str, str | None] = {}
     for el in page.label_hits(_NEIGHBOUR_LABELS):
         for text, following in _label_slots(el):
@@ -433,7 +433,12 @@ def _prev_next(page: _Page) -> tuple[str | None, str | None]:
                 label = next((lb for lb in labels if lb in text), None)
                 if label is not None:
                     found[kind] = _neighbour_link(page, el, text.split(label, 1)[1], following)
-    return found.get("prev"), found.get("next")
+    # A neighbour linked in content.jsp form is the same article as its /info/ page.
+    prev_url, next_url = found.get("prev"), found.get("next")
+    return (
+        canonical_article_url(prev_url) if prev_url else None,
+        canonical_article_url(next_url) if next_url else None,
+    )
 
 
 def _label_slots(el: Element) -> list[tuple[str, Element | None]]:

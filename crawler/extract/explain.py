@@ -88,14 +88,6 @@ def _pager_rule(root: Any) -> str:
     return "none (a single page)"
 
 
-def page_count(listing: ListingPage) -> int | None:
-    """The listing's number of pages, as its pager says (None when it has no pager)."""
-    counted = getattr(listing, "page_count", None)  # newer extractors derive it
-    if isinstance(counted, int):
-        return counted
-    return listing.total_pages
-
-
 def explain_listing(html: str | bytes, url: str, listing: ListingPage) -> ListingRules:
     """The rules that read ``listing`` (``parse_listing(html, url)``) off the page."""
     root = parse_html(decode(html))
@@ -104,7 +96,7 @@ def explain_listing(html: str | bytes, url: str, listing: ListingPage) -> Listin
         item_rule="none" if root is None else _item_rule(root),
         date_forms=dict(forms.most_common()),
         pager_rule="none" if root is None else _pager_rule(root),
-        page_count=page_count(listing),
+        page_count=listing.page_count,
         items=len(listing.items),
         articles=sum(item.kind == ARTICLE for item in listing.items),
     )

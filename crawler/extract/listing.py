@@ -60,6 +60,9 @@ class ListingItem:
     date_raw: str | None
     kind: str
     canonical_url: str = ""
+    #: The content.jsp URL of a dynamic item the crawler asks for at `canonical_url`
+    #: first (empty otherwise): where to go when the static page is not published.
+    dynamic_url: str = ""
 
     def __post_init__(self) -> None:
         if not self.canonical_url:

@@ -104,8 +104,9 @@ from crawler.extract import (
     parse_view_count,
     view_count_url,
 )
+from crawler.extract.listing import DYNAMIC
 from crawler.extract.navigation import link_texts, listing_names
-from crawler.failures import PERMANENT, REQUISITE_PREFIX, failure_reason
+from crawler.failures import DYNAMIC_NOT_PUBLIC, PERMANENT, REQUISITE_PREFIX, failure_reason
 from crawler.sites import (
     ColumnSpec,
     CrawlPlan,
@@ -303,7 +304,9 @@ class GxywSpider(scrapy.Spider):
             for request in self._first_requests(walk):
                 yield request
         # Articles that failed in earlier runs and are still missing.
-        skip = () if self.full_walk_asked else PERMANENT
+        # A content.jsp item is asked for from its listing (it needs the content.jsp
+        # URL when its static page is missing), never alone.
+        skip = {DYNAMIC_NOT_PUBLIC} | (set() if self.full_walk_asked else PERMANENT)
         for url in self.catalog().pending_failures(self.retry_failed_runs, skip):
             # Scrapy reads start requests lazily, so the listing may have asked
             # for this article already; a second request would be dropped as a
@@ -521,9 +524,14 @@ class GxywSpider(scrapy.Spider):
         new_items = known_items = 0
         seen_known: list[str] = []
         for item in page.items:
-            if item.kind != "article" or urlsplit(item.url).hostname != host:
-                # Link-type items (off-site, often WeChat) and content.jsp
-                # items are recorded, not followed.
+            if item.kind == DYNAMIC and urlsplit(item.canonical_url).hostname == host:
+                # One article, one record: a content.jsp item is asked for at its
+                # static /info/T/N.htm URL, and at content.jsp when that is not
+                # published yet (see parse_article_page).
+                self.crawler.stats.inc_value("crawl/dynamic_items")
+                item = dataclasses.replace(item, url=item.canonical_url, dynamic_url=item.url)
+            elif item.kind != "article" or urlsplit(item.url).hostname != host:
+                # Link-type items (off-site, often WeChat) are recorded, not followed.
                 self.crawler.stats.inc_value(f"crawl/{item.kind}_items")
                 self.run.external_items.append(
                     {"url": item.url, "kind": item.kind, "title": item.title, "page": response.url}
@@ -796,12 +804,24 @@ class GxywSpider(scrapy.Spider):
         column: ColumnLabel | None = None,
     ) -> list[Any]:
         self.pending_articles.discard(response.meta.get("article_url", response.url))
+        if response.status in (404, 410) and listing is not None and listing.dynamic_url:
+            # Not published statically (yet): the page is served at content.jsp.
+            return [self._dynamic_fallback(response, listing, page_url, column)]
         listed = True if listing is not None else response.meta.get("listed")
         if response.meta.get("unchanged"):
             self.crawler.stats.inc_value("crawl/unchanged")
             self.run.client.mark_unchanged(response.url, response.meta["fetched_at"], listed)
             return []
         if response.status != 200 and self._taken_down(response):
+            return []
+        if response.status in (404, 410) and response.meta.get("dynamic"):
+            # Listed, yet answering 404 at content.jsp and at /info/: not public.
+            # Nothing is lost; later runs skip it (`--full` asks again).
+            self.report(
+                response.meta["article_url"],
+                DYNAMIC_NOT_PUBLIC,
+                f"HTTP {response.status} at {response.url} and at its static URL",
+            )
             return []
         if response.status != 200:
             # A 200 is classified by the archiver's parse: one parse per page.
@@ -834,6 +854,29 @@ class GxywSpider(scrapy.Spider):
                 dont_filter=True,
             ),
         ]
+
+    def _dynamic_fallback(
+        self,
+        response: Response,
+        listing: ListingItem,
+        page_url: str | None,
+        column: ColumnLabel | None,
+    ) -> scrapy.Request:
+        """The content.jsp request of a listed article whose static URL answered 404/410."""
+        self.crawler.stats.inc_value("crawl/dynamic_fetches")
+        return scrapy.Request(
+            listing.dynamic_url,
+            callback=self.parse_article_page,
+            errback=self.on_error,
+            cb_kwargs={
+                "listing": dataclasses.replace(listing, dynamic_url=""),
+                "page_url": page_url,
+                "column": column,
+            },
+            meta={**self._article_meta(listing.url), "dynamic": True},
+            priority=_ARTICLE_PRIORITY,
+            dont_filter=True,
+        )
 
     def _taken_down(self, response: Response) -> bool:
         """An archived article answering 404, 410 or a redirect away: reported as gone.
