@@ -90,3 +90,47 @@ def test_a_site_in_another_template_is_archived_completely_from_its_start_urls(
             "export", "--archive", archive, "--column", column.name, "--columns", "url"
         )
         assert len(exported.stdout.splitlines()) == len(column.articles), column.name
+
+
+def test_issue_14_check_on_a_site_in_another_template(tmp_path: Path) -> None:
+    """Issue #14's check on the campus site: two edits, two take-downs, then their return."""
+    archive = tmp_path / "archive"
+    with running_replica(theme="campus", n_articles=40) as server:
+        site = server.site
+        start = server.url(site.start_paths[0])  # 学校要闻, in a folder, pager without links
+
+        def crawl_full() -> dict[str, Any]:
+            result = run_cli("crawl", "--start-url", start, "--archive", archive, "--full")
+            return result.last_summary(archive)
+
+        def changes(*extra: str) -> list[dict[str, Any]]:
+            out = run_cli("changes", "--archive", archive, "--json", "--limit", "0", *extra)
+            loaded: list[dict[str, Any]] = json.loads(out.stdout)
+            return loaded
+
+        first = crawl_full()
+        assert first["exit_code"] == 0 and first["events"] == {"new": len(site.articles)}
+        older = site.articles[10:]
+        edited, removed = [older[0], older[9]], [older[4], older[17]]
+        for article in edited:
+            site.edit(article.news_id)
+        for article in removed:
+            site.take_down(article.news_id)
+        since = changes()[0]["seen_at"]
+        second = crawl_full()
+        assert second["exit_code"] == 0, second["problems"]  # a take-down is not a failure
+        seen = sorted(
+            (e["kind"], e["url"]) for e in changes("--since", since) if e["kind"] != "new"
+        )
+        assert seen == sorted(
+            [("edited", server.base_url + a.path) for a in edited]
+            + [("removed", server.base_url + a.path) for a in removed]
+        )
+        for article in removed:
+            site.restore(article.news_id)
+        assert crawl_full()["events"] == {"restored": 2}
+        # Filtered by column: all of them are 学校要闻's, none another column's.
+        assert len(changes("--column", "学校要闻", "--kind", "restored")) == 2
+        assert changes("--column", "通知公告") == []
+        exported = run_cli("export", "--archive", archive, "--columns", "url,status")
+        assert len(exported.stdout.splitlines()) == len(site.articles)

@@ -58,7 +58,13 @@ def cmd_changes(args: argparse.Namespace) -> int:
     conn = catalog.connect(layout.catalog_path)
     try:
         events = query_events(
-            conn, since=since, until=until, kinds=args.kind or (), limit=args.limit or None
+            conn,
+            since=since,
+            until=until,
+            kinds=args.kind or (),
+            site=args.site,
+            column=args.column,
+            limit=args.limit or None,
         )
         diffs = [edit_diff(conn, event) for event in events]
     finally:
@@ -69,7 +75,8 @@ def cmd_changes(args: argparse.Namespace) -> int:
         print()
         return 0
     if not events:
-        print("no events" + (" match" if since or until or args.kind else " yet"), file=sys.stderr)
+        narrowed = since or until or args.kind or args.site or args.column
+        print("no events" + (" match" if narrowed else " yet"), file=sys.stderr)
         return 0
     for event, diff in zip(events, diffs, strict=True):
         print("\n".join(format_event(event, diff)))
@@ -100,5 +107,7 @@ def add_commands(sub: Any) -> None:
     changes.add_argument(
         "--limit", type=int, default=50, help="at most N events, 0 for all (default: 50)"
     )
+    changes.add_argument("--site", metavar="HOST", help="only this site (host, or host:port)")
+    changes.add_argument("--column", metavar="NAME", help="only this column (its name)")
     changes.add_argument("--json", action="store_true", help="a JSON list of events")
     changes.set_defaults(func=cmd_changes)
