@@ -35,7 +35,7 @@ from crawler.extract.explain import (
     explain_article,
     explain_listing,
 )
-from crawler.extract.listing import ARTICLE, ListingItem, ListingPage
+from crawler.extract.listing import ARTICLE, DYNAMIC, ListingItem, ListingPage
 from crawler.middlewares import is_loopback_host
 from record import ArticleRecord, ParsedArticle, WarcLocation
 
@@ -182,7 +182,8 @@ def probe_article(
 
 
 def _newest_article(listing: ListingPage) -> ListingItem | None:
-    return next((item for item in listing.items if item.kind == ARTICLE), None)
+    """The first article item, static or content.jsp (a dynamic page is the article, live)."""
+    return next((item for item in listing.items if item.kind in (ARTICLE, DYNAMIC)), None)
 
 
 def probe_url(url: str, fetcher: PoliteFetcher, *, require_reviewers: bool = False) -> ProbeReport:
