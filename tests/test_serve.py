@@ -18,7 +18,7 @@ import pytest
 
 from archive.research.search import ensure_search_schema, index_article
 from archive.research.serve import TABLES, metadata, serving
-from archive.storage import catalog
+from archive.storage import catalog, events
 from tests.helpers.records import make_record, random_records
 
 REPO = Path(__file__).resolve().parent.parent
@@ -37,6 +37,20 @@ def catalog_path(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[d
     with catalog.transaction(conn):
         for record in records:
             index_article(conn, catalog.put_record(conn, record).article_id, record)
+        # The hostile article taken down, redirecting to a hostile place.
+        hostile_id = 1
+        events.add_event(
+            conn,
+            hostile_id,
+            "removed",
+            "2025-07-20T08:00:00Z",
+            "run-1",
+            detail={"how": "redirect", "location": "/<script>alert(2)</script>"},
+        )
+        conn.execute(
+            "UPDATE articles SET status = 'removed', status_since = ? WHERE id = ?",
+            ("2025-07-20T08:00:00Z", hostile_id),
+        )
     conn.close()
     return path, records
 
@@ -155,6 +169,13 @@ def test_search_page_counts_every_match_pages_them_and_explains_errors(
         assert 'href="/-/uir-news/article/1"' in fetch(f"{base}/catalog/articles/1")
         article = fetch(f"{base}/-/uir-news/article/1")
         assert 'id="credits"' in article and 'id="versions"' in article
+        # Its removal, on its page and in the changes view: said in words, escaped.
+        assert "<strong>Removed from the site</strong> since 2025-07-20T08:00:00Z" in article
+        assert "redirects to /&lt;script&gt;alert(2)&lt;/script&gt;" in article
+        changes = fetch(f"{base}/catalog/changes?kind=removed")
+        assert re.search(r'<a href="/-/uir-news/article/1">&lt;script&gt;alert\(1\)', changes)
+        assert "removed: redirects to /&lt;script&gt;alert(2)" in changes
+        assert "<script>alert" not in article + changes
         # The canned query returns every match: no silent cap.
         q = urllib.parse.quote(word)
         rows = json.loads(fetch(f"{base}/catalog/search.json?q={q}&_shape=array"))

@@ -53,18 +53,7 @@ class Event:
 
     def summary(self) -> str:
         """One line: what happened (an edit's fields, how a removal was seen)."""
-        if self.kind == "edited":
-            return f"edited: {', '.join(self.changed)}"
-        if self.kind == "removed":
-            how = str(self.detail.get("how", ""))
-            words = {"http_404": "answers 404", "http_410": "answers 410 Gone"}
-            said = words.get(how, f"redirects to {self.detail.get('location', '?')}")
-            return f"removed: {said}"
-        if self.kind == "restored":
-            return f"restored after {self.detail.get('from', 'removed')}"
-        if self.kind == "unlisted":
-            return "unlisted: gone from the listing, still served"
-        return "new"
+        return event_summary(self.kind, self.detail)
 
     def to_json(self, diff: list[str] | None = None) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -85,6 +74,22 @@ class Event:
         if diff is not None:
             data["diff"] = diff
         return data
+
+
+def event_summary(kind: str, detail: dict[str, Any]) -> str:
+    """One line: what an event of ``kind`` with ``detail`` (its detail_json) says happened."""
+    if kind == "edited":
+        return f"edited: {', '.join(str(name) for name in detail.get('changed', []))}"
+    if kind == "removed":
+        how = str(detail.get("how", ""))
+        words = {"http_404": "answers 404", "http_410": "answers 410 Gone"}
+        said = words.get(how, f"redirects to {detail.get('location', '?')}")
+        return f"removed: {said}"
+    if kind == "restored":
+        return f"restored after {detail.get('from', 'removed')}"
+    if kind == "unlisted":
+        return "unlisted: gone from the listing, still served"
+    return "new"
 
 
 def query_events(
@@ -189,7 +194,14 @@ def edit_diff(conn: sqlite3.Connection, event: Event) -> list[str]:
     """A unified diff of an edit: title, body (a paragraph per line), credits (a name per line)."""
     if event.kind != "edited":
         return []
-    old, new = _record(conn, event.from_version_id), _record(conn, event.to_version_id)
+    return records_diff(
+        _record(conn, event.from_version_id), _record(conn, event.to_version_id), event.changed
+    )
+
+
+def records_diff(old: dict[str, Any], new: dict[str, Any], changed: Sequence[str]) -> list[str]:
+    """A unified diff of two versions' records: title, date, body, credits, and the images
+    and attachments when they are among the ``changed`` fields."""
     lines: list[str] = []
     for name, before, after in (
         ("title", [str(old.get("title") or "")], [str(new.get("title") or "")]),
@@ -211,7 +223,7 @@ def edit_diff(conn: sqlite3.Connection, event: Event) -> list[str]:
             )
         )
     for name in ("images", "attachments"):
-        if name in event.changed:
+        if name in changed:
             before = [json.dumps(i, ensure_ascii=False) for i in old.get(name) or []]
             after = [json.dumps(i, ensure_ascii=False) for i in new.get(name) or []]
             lines.extend(

@@ -53,8 +53,9 @@ ORDER BY hits.score, a.published_at DESC"""
 #: The ``changes`` view of the catalog: every event with its article, faceted by kind,
 #: column and site in Datasette (``/catalog/changes``).
 CHANGES_VIEW: dict[str, Any] = {
-    "description": "Every event with its article, newest first; `uir-news changes` lists "
-    "them with diffs, `export --format atom` makes a feed of them.",
+    "description_html": "Every event with its article, newest first: each title opens its "
+    "article page (history, versions and their differences). <code>uir-news changes</code> "
+    "lists them with diffs, <code>uir-news export --format atom</code> makes a feed of them.",
     "columns": {
         "event_id": "events.id",
         "seen_at": "UTC time the crawl saw it",
@@ -321,7 +322,7 @@ def metadata(db_name: str = "catalog", archive: Path | None = None) -> dict[str,
                     },
                     "changes": {
                         "title": "Changes: edits, take-downs and returns",
-                        "description": CHANGES_VIEW["description"],
+                        "description_html": CHANGES_VIEW["description_html"],
                         "columns": CHANGES_VIEW["columns"],
                         "facets": ["kind", "column_name", "site"],
                         "sort_desc": "seen_at",

@@ -5,25 +5,29 @@ package, Datasette finds its ``templates/`` the way it finds any plugin's.
 
 * ``/-/uir-news/search``: the search form (query, date range, column, reviewer,
   credit), the true number of matches and paged results, errors explained;
-* ``/-/uir-news/article/{id}``: title, date, credits, body, images and
-  attachments from the archive, versions with their differences, captures;
+* ``/-/uir-news/article/{id}``: title, date, column, site, credits, body, images
+  and attachments from the archive, its status (removed since when, and how), its
+  history of events, versions with their differences, captures;
 * ``/-/uir-news/archived/{timestamp}/{url}``: the archived response nearest to
   ``timestamp`` (or ``latest``), HTML made safe and relinked to the archive.
 
 Datasette's own pages, SQL, facets and JSON API stay as they are; cells of the
-``articles``, ``versions`` and ``captures`` tables link to these pages.
+``articles``, ``versions`` and ``captures`` tables and of the ``changes`` view link
+to these pages (``detail_json`` of events reads as words).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
 from datasette import hookimpl
 from markupsafe import Markup, escape
 
+from archive.research.changes import event_summary
 from archive.research.web.pages import (
     ARCHIVED_CSP,
     PREFIX,
@@ -177,6 +181,8 @@ def render_cell(row: Any, value: Any, column: str, table: str | None) -> Markup 
         except (IndexError, KeyError):
             return None
         return Markup(_link(archived_href(when, value), value))
+    if table in ("changes", "events"):
+        return _event_cell(row, value, column, table)
     if table == "versions" and column == "record_json" and isinstance(value, str):
         try:
             record = json.loads(value)
@@ -189,4 +195,28 @@ def render_cell(row: Any, value: Any, column: str, table: str | None) -> Markup 
             f"{_link(article_href(article_id) + '#versions', 'read on the article page')}"
             f"</summary><pre style='white-space:pre-wrap'>{escape(value)}</pre></details>"
         )
+    return None
+
+
+def _event_cell(row: Any, value: Any, column: str, table: str) -> Markup | None:
+    """The changes view (and the events table) read as a list of what happened:
+    titles open the article page, URLs its archived copy (the live URL is shown,
+    not linked), and ``detail_json`` says in words what the event was."""
+    try:
+        if column == "detail_json":
+            detail = json.loads(value) if isinstance(value, str) and value else {}
+            words = event_summary(str(row["kind"]), detail if isinstance(detail, dict) else {})
+            return Markup(f'<span title="{escape(value or "")}">{escape(words)}</span>')
+        if table == "changes" and column == "title":
+            return Markup(_link(article_href(int(row["article_id"])), str(value or row["url"])))
+        if table == "changes" and column == "url" and isinstance(value, str):
+            # The site has its own column: the path names the page, the tooltip the URL.
+            path = urllib.parse.urlsplit(value).path or value
+            return Markup(
+                f"{_link(archived_href(str(row['seen_at']), value), 'archived copy')}<br>"
+                f"<small class='live' title='{escape(value)} (the live site)'>"
+                f"{escape(path)}</small>"
+            )
+    except (IndexError, KeyError, TypeError, ValueError):
+        return None
     return None

@@ -17,6 +17,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from archive.replay.playback import NotArchived, ReplayResult, RevisitUnresolved, replay
+from archive.research.changes import query_events, records_diff
 from archive.research.filters import (
     CREDIT_ROLES,
     REVIEW_ROLES,
@@ -161,6 +162,8 @@ class Result:
     final_reviewers: list[str]
     article_href: str
     archived_href: str
+    column: str = ""
+    site: str = ""
 
 
 @dataclass
@@ -178,6 +181,14 @@ class SearchPage:
     columns: list[str] = field(default_factory=list)
     sites: list[str] = field(default_factory=list)
     articles_in_archive: int = 0
+
+    @property
+    def scope(self) -> str:
+        """Where the articles are from: "of the 国关要闻 column", "in 3 columns on 2 sites"."""
+        if len(self.columns) == 1 and len(self.sites) <= 1:
+            return f"of the {self.columns[0]} column"
+        where = f" on {len(self.sites)} sites" if len(self.sites) > 1 else ""
+        return f"in {len(self.columns)} columns{where}"
 
     @property
     def pages(self) -> int:
@@ -232,6 +243,7 @@ def search_page(conn: sqlite3.Connection, form: SearchForm) -> SearchPage:
             int(r[0]) for r in conn.execute(f"{sql} LIMIT ? OFFSET ?", [*params, PAGE_SIZE, offset])
         ]
         page.results = [_browse_result(conn, article_id) for article_id in ids]
+        _add_places(conn, page.results)
         return page
     try:
         page.total = count_matches(conn, form.q, filters)
@@ -243,9 +255,20 @@ def search_page(conn: sqlite3.Connection, form: SearchForm) -> SearchPage:
         page.error = f"bad query: {exc}"
         return page
     page.results = [_result(conn, hit) for hit in hits]
+    _add_places(conn, page.results)
     if page.total == 0:
         _explain_nothing(conn, page, filters)
     return page
+
+
+def _add_places(conn: sqlite3.Connection, results: list[Result]) -> None:
+    """Each result's column and site, which the page shows when the archive has several."""
+    for result in results:
+        row = conn.execute(
+            "SELECT column_name, site FROM articles WHERE id = ?", (result.article_id,)
+        ).fetchone()
+        if row is not None:
+            result.column, result.site = str(row[0] or ""), str(row[1] or "")
 
 
 def _latest_fetch(conn: sqlite3.Connection, article_id: int) -> str:
@@ -337,6 +360,8 @@ class Linked:
 
 @dataclass
 class VersionView:
+    """One version of an article; ``diff`` is how it differs from the one before."""
+
     number: int
     version_id: int
     fetched_at: str
@@ -348,12 +373,30 @@ class VersionView:
 
 
 @dataclass
+class EventView:
+    """One line of an article's history: what the crawl saw happen, and when."""
+
+    seen_at: str
+    kind: str
+    #: What the summary says after the kind ("answers 404", "title, body_text"); may be "".
+    detail: str
+    #: The version the event made current (new, edited, restored); None for the others.
+    version_number: int | None
+
+
+@dataclass
 class ArticlePage:
     article_id: int
     record: dict[str, Any]
     url: str
     first_seen: str
     last_seen: str
+    site: str
+    column: str
+    #: listed, unlisted (gone from the listing, still served) or removed, since when (UTC).
+    status: str
+    status_since: str | None
+    events: list[EventView]
     archived_href: str
     people: list[Person]
     paragraphs: list[str]
@@ -361,6 +404,13 @@ class ArticlePage:
     attachments: list[Linked]
     versions: list[VersionView]
     captures: list[dict[str, Any]]
+
+    @property
+    def status_event(self) -> EventView | None:
+        """The event that gave the article its status (its removal, say); None if listed."""
+        if self.status == "listed":
+            return None
+        return next((e for e in reversed(self.events) if e.kind == self.status), None)
 
 
 def _archived_capture(conn: sqlite3.Connection, url: str) -> str | None:
@@ -385,7 +435,8 @@ def article_page(conn: sqlite3.Connection, ref: str) -> ArticlePage | None:
     if article_id is None:
         return None
     row = conn.execute(
-        "SELECT url, first_seen, last_seen, current_version_id FROM articles WHERE id = ?",
+        "SELECT url, first_seen, last_seen, current_version_id, site, column_name, status, "
+        "status_since FROM articles WHERE id = ?",
         (article_id,),
     ).fetchone()
     versions = article_versions(conn, article_id)
@@ -405,7 +456,8 @@ def article_page(conn: sqlite3.Connection, ref: str) -> ArticlePage | None:
         changed: list[str] = []
         diff: list[str] = []
         if i:
-            changed, diff = version_changes(versions[i - 1].record, version.record)
+            changed, _ = version_changes(versions[i - 1].record, version.record)
+            diff = records_diff(versions[i - 1].record, version.record, changed)
         views.append(
             VersionView(
                 number=i + 1,
@@ -418,6 +470,16 @@ def article_page(conn: sqlite3.Connection, ref: str) -> ArticlePage | None:
                 diff=diff,
             )
         )
+    numbers = {version.version_id: number for number, version in enumerate(versions, 1)}
+    events = [
+        EventView(
+            seen_at=event.seen_at,
+            kind=event.kind,
+            detail=event.summary().removeprefix(event.kind).lstrip(": "),
+            version_number=numbers.get(event.to_version_id or -1),
+        )
+        for event in query_events(conn, article_id=article_id, oldest_first=True)
+    ]
     captures = [dict(c) for c in article_captures(conn, url)]
     for capture in captures:
         capture["archived_href"] = archived_href(str(capture["fetched_at"]), url)
@@ -428,6 +490,11 @@ def article_page(conn: sqlite3.Connection, ref: str) -> ArticlePage | None:
         url=url,
         first_seen=str(row[1]),
         last_seen=str(row[2]),
+        site=str(row[4] or ""),
+        column=str(row[5] or record.get("column") or ""),
+        status=str(row[6] or "listed"),
+        status_since=None if row[7] is None else str(row[7]),
+        events=events,
         archived_href=archived_href(current.fetched_at, url),
         people=people,
         paragraphs=[p for p in body.split("\n") if p.strip()],
