@@ -115,7 +115,11 @@ def parse_listing(html: str | bytes, url: str) -> ListingPage:
     current = int(pages.group(1)) if pages else _current_from_numbers(pager)
     count = int(pages.group(2)) if pages else _goto_page_count(text)
     next_url = _next_url(pager, base) if pager is not None else None
-    page_urls = _page_urls(pager, base) if pager is not None else []
+    # A page link is never one of the page's own items (a pager cell beside the list).
+    item_urls = {item.url for item in items}
+    page_urls = [
+        u for u in (_page_urls(pager, base) if pager is not None else []) if u not in item_urls
+    ]
     walk = _PageWalk(_page_url_of(url), current, count)
     links = _pager_links(pager, base, current, count) if pager is not None else []
     first = walk.first_url(links)
@@ -336,6 +340,8 @@ def _with_links(pager: Element, max_levels: int = 3, max_text: int = 300) -> Ele
         parent = node.getparent()
         if parent is None or len(text_of(parent)) > max_text:
             break
+        if parent.xpath(".//*[starts-with(@id, 'line_u')]"):
+            break  # the list itself: its links are articles, not pages (a short last page)
         node = parent
     return node if node.xpath(".//a[@href]") else pager
 
