@@ -24,7 +24,11 @@ from tests.helpers.records import make_record, random_records
 REPO = Path(__file__).resolve().parent.parent
 
 HOSTILE = make_record(
-    8001, title="<script>alert(1)</script>党建专题", body_text="<b>加粗</b> 党建 内容"
+    8001,
+    title="<script>alert(1)</script>党建专题",
+    body_text="<b>加粗</b> 党建 内容",
+    reviewers={"first_proofreader": ["张三"], "second_proofreader": [], "final_reviewer": []},
+    role_labels={"first_proofreader": "初审"},  # the page's own 三审三校 label
 )
 
 
@@ -169,6 +173,7 @@ def test_search_page_counts_every_match_pages_them_and_explains_errors(
         assert 'href="/-/uir-news/article/1"' in fetch(f"{base}/catalog/articles/1")
         article = fetch(f"{base}/-/uir-news/article/1")
         assert 'id="credits"' in article and 'id="versions"' in article
+        assert "<dt>一校（初审）</dt><dd>张三</dd>" in article  # the role, as the page named it
         # Its removal, on its page and in the changes view: said in words, escaped.
         assert "<strong>Removed from the site</strong> since 2025-07-20T08:00:00Z" in article
         assert "redirects to /&lt;script&gt;alert(2)&lt;/script&gt;" in article

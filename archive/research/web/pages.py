@@ -446,11 +446,15 @@ def article_page(conn: sqlite3.Connection, ref: str) -> ArticlePage | None:
     record = current.record
     url = str(row[0])
     people = []
+    printed = record.get("role_labels") or {}
     for kind, roles in (("reviewers", REVIEW_ROLES), ("credits", CREDIT_ROLES)):
         given = record.get(kind) or {}
         for role in (*roles, *sorted(set(given) - set(roles))):
             if given.get(role):
-                people.append(Person(ROLE_LABELS.get(role, role), role, list(given[role])))
+                label = ROLE_LABELS.get(role, role)
+                if printed.get(role) and printed[role] != label:
+                    label = f"{label}（{printed[role]}）"  # as the page printed it: 一校（初审）
+                people.append(Person(label, role, list(given[role])))
     views = []
     for i, version in enumerate(versions):
         changed: list[str] = []
