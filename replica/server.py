@@ -39,6 +39,8 @@ class LoggedRequest:
     path: str  # path and query as on the request line
     status: int
     headers: dict[str, str]
+    #: When the request was read (time.perf_counter()), before any work or latency.
+    received_at: float = 0.0
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -50,6 +52,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _HTTPServer
 
     def _serve(self) -> None:
+        received_at = time.perf_counter()
         # Drain any request body so the connection stays usable for the next request.
         length = int(self.headers.get("Content-Length") or 0)
         if length > 0:
@@ -58,7 +61,7 @@ class _Handler(BaseHTTPRequestHandler):
         response = self.server.site.respond(self.command, self.path, headers)
         status, response_headers, body = response
         # Logged before the answer goes out, so a client that has its response sees the entry.
-        self.server.owner.log(LoggedRequest(self.command, self.path, status, headers))
+        self.server.owner.log(LoggedRequest(self.command, self.path, status, headers, received_at))
         faulty = response if isinstance(response, FaultyResponse) else None
         delay = self.server.owner.latency + (faulty.delay if faulty is not None else 0.0)
         if delay > 0:

@@ -8,6 +8,7 @@ import json
 import sqlite3
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,8 @@ def _url(server: ReplicaServer, news_id: int) -> str:
 
 
 def _status(archive: Path, url: str) -> tuple[str, str | None]:
-    with sqlite3.connect(archive / "catalog.sqlite") as conn:
+    # closing(): a connection's own `with` commits but does not close it.
+    with closing(sqlite3.connect(archive / "catalog.sqlite")) as conn:
         row = conn.execute("SELECT status, status_since FROM articles WHERE url = ?", (url,))
         status, since = row.fetchone()
     return str(status), since

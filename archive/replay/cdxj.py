@@ -24,6 +24,7 @@ import json
 import os
 import tempfile
 import time
+import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,7 +33,11 @@ from functools import cache
 from pathlib import Path
 from typing import IO, Any
 
-from cdxj_indexer.main import CDXJIndexer
+with warnings.catch_warnings():
+    # py3amf, imported by cdxj-indexer, imports pkg_resources, which setuptools
+    # >= 80.9 warns about on every run (a UserWarning users cannot act on).
+    warnings.filterwarnings("ignore", "pkg_resources is deprecated", UserWarning)
+    from cdxj_indexer.main import CDXJIndexer
 
 from archive.storage.files import atomic_write_text
 from archive.storage.layout import ArchiveLayout
