@@ -91,3 +91,8 @@ def test_a_site_and_column_the_archive_holds_still_select(
         assert "articles: 2" in out
     elif command[0] != "changes":
         assert out.count("campus.example/info/1102/") == 2
+
+
+def test_show_says_the_site(archive: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["show", f"{CAMPUS}/info/1102/4.htm", "--archive", str(archive)]) == 0
+    assert "\n  site          campus.example\n" in capsys.readouterr().out

@@ -367,6 +367,7 @@ def _print_article(
     print(f"  id            {article_id}", file=out)
     for key in (
         "url",
+        "site",
         "published_at",
         "published_at_raw",
         "column",
