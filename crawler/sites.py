@@ -158,7 +158,10 @@ def check_url(url: object, where: str) -> str:
     """``url`` if it is an absolute http(s) URL with a host; else ConfigError."""
     if not isinstance(url, str):
         raise ConfigError(f"{where}: a URL must be a string, not {url!r}")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)  # raises on a bad IPv6 address ("http://[::1/")
+    except ValueError as exc:
+        raise ConfigError(f"{where}: not a URL: {url!r} ({exc})") from None
     try:
         parts.port  # noqa: B018  # raises on a bad port
     except ValueError:

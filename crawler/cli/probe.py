@@ -15,7 +15,6 @@ import stat
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from crawler.cli.errors import UsageError
 from crawler.cli.options import warn
@@ -26,9 +25,13 @@ _SHOWN_ITEMS = 5
 
 
 def _check_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise UsageError(f"probe needs an absolute http(s) URL, got {url!r}")
+    from crawler.sites import ConfigError, check_url
+
+    try:
+        # As the crawl checks a start URL: a bad IPv6 address was an internal error.
+        check_url(url, "probe")
+    except ConfigError:
+        raise UsageError(f"probe needs an absolute http(s) URL, got {url!r}") from None
     return url
 
 
