@@ -45,8 +45,9 @@ _TOP_KEYS = {"sites"}
 #: Seconds: a configured ``delay = 0`` becomes this (see CrawlPlan.download_slots).
 _SMALLEST_DELAY = 0.001
 #: Seconds: the longest ``delay`` taken. More is a typo (milliseconds?) that
-#: would make a crawl of a few hundred pages last for days.
-_LARGEST_DELAY = 3600.0
+#: would make a crawl of a few hundred pages last for days, and a SIGTERM
+#: (cron's timeout, systemd) waits for the pending delay before the crawl ends.
+_LARGEST_DELAY = 60.0
 
 
 class ConfigError(ValueError):
