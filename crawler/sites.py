@@ -29,6 +29,7 @@ it is (``sites[1].columns[0]: ...``).
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -43,6 +44,10 @@ _COLUMN_KEYS = {"url", "name", "id"}
 _TOP_KEYS = {"sites"}
 #: Seconds: a configured ``delay = 0`` becomes this (see CrawlPlan.download_slots).
 _SMALLEST_DELAY = 0.001
+#: Seconds: the longest ``delay`` taken. More is a typo (milliseconds?) that
+#: would make a crawl of a few hundred pages last for days, and a SIGTERM
+#: (cron's timeout, systemd) waits for the pending delay before the crawl ends.
+_LARGEST_DELAY = 60.0
 
 
 class ConfigError(ValueError):
@@ -110,12 +115,19 @@ class CrawlPlan:
         return hosts
 
     def merged(self, other: CrawlPlan) -> CrawlPlan:
-        """This plan with ``other``'s sites added (columns of a site already here join it)."""
+        """This plan with ``other``'s sites added (columns of a site already here join it).
+
+        A column whose listing URL is already here is not added again: a
+        ``--start-url`` that the config also names is walked once, as the
+        config says (its name and id).
+        """
         sites = {site.site: site for site in self.sites}
         for site in other.sites:
             if site.site in sites:
                 known = sites[site.site]
-                sites[site.site] = replace(known, columns=known.columns + site.columns)
+                urls = {column.url for column in known.columns if column.url}
+                new = tuple(column for column in site.columns if column.url not in urls)
+                sites[site.site] = replace(known, columns=known.columns + new)
             else:
                 sites[site.site] = site
         return CrawlPlan(tuple(sites.values()))
@@ -147,7 +159,10 @@ def check_url(url: object, where: str) -> str:
     """``url`` if it is an absolute http(s) URL with a host; else ConfigError."""
     if not isinstance(url, str):
         raise ConfigError(f"{where}: a URL must be a string, not {url!r}")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)  # raises on a bad IPv6 address ("http://[::1/")
+    except ValueError as exc:
+        raise ConfigError(f"{where}: not a URL: {url!r} ({exc})") from None
     try:
         parts.port  # noqa: B018  # raises on a bad port
     except ValueError:
@@ -172,6 +187,10 @@ def load_config(path: str | Path) -> CrawlPlan:
     """The plan a TOML file describes (see the module docstring); ConfigError if unusable."""
     path = Path(path).expanduser()
     try:
+        # Only a regular file: a FIFO or /dev/zero would hang the crawl (in
+        # cron, with no one to see), a directory only fails later.
+        if path.exists() and not path.is_file():
+            raise ConfigError(f"{path}: not a regular file (a TOML file is needed)")
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
     except FileNotFoundError:
@@ -195,9 +214,56 @@ def plan_from_data(data: Mapping[str, Any]) -> CrawlPlan:
     if not isinstance(sites_data, list) or not sites_data:
         raise ConfigError("no [[sites]]: name at least one site and its columns")
     plan = CrawlPlan(())
+    first_of_site: dict[str, tuple[str, Politeness]] = {}
+    seen_columns: dict[tuple[str, str], str] = {}
     for i, site_data in enumerate(sites_data):
-        plan = plan.merged(CrawlPlan((_site(site_data, f"sites[{i}]"),)))
+        where = f"sites[{i}]"
+        site = _site(site_data, where)
+        _one_politeness_per_site(site, where, first_of_site)
+        for j, column in enumerate(site.columns):
+            _no_second_column(column, f"{where}.columns[{j}]", seen_columns)
+        plan = plan.merged(CrawlPlan((site,)))
     return plan
+
+
+def _one_politeness_per_site(
+    site: SiteSpec, where: str, first_of_site: dict[str, tuple[str, Politeness]]
+) -> None:
+    """A site named in two [[sites]] is one site; its politeness must not be said twice.
+
+    Only the first one's would be used, so a second, different one is refused
+    rather than silently dropped.
+    """
+    if site.site not in first_of_site:
+        first_of_site[site.site] = (where, site.politeness)
+        return
+    first_where, first = first_of_site[site.site]
+    if site.politeness != Politeness() and site.politeness != first:
+        raise ConfigError(
+            f"{where}: {site.site} is already {first_where}, with other delay/concurrency/"
+            "autothrottle; give a site's politeness once"
+        )
+
+
+def _no_second_column(column: ColumnSpec, where: str, seen: dict[tuple[str, str], str]) -> None:
+    """Refuse a column named twice (same listing URL, same name to find, or same id).
+
+    Walked twice it would be counted twice in the run summary, under two keys.
+    """
+    keys = []
+    if column.url is not None:
+        keys.append((column.site, f"url {column.url}"))
+    else:
+        keys.append((column.site, f"name {column.name}"))
+    if column.id is not None:
+        keys.append((column.site, f"id {column.id}"))
+    for key in keys:
+        if key in seen:
+            raise ConfigError(
+                f"{where}: the same column as {seen[key]} ({key[1]} on {key[0]}); name it once"
+            )
+    for key in keys:
+        seen[key] = where
 
 
 def _site(data: object, where: str) -> SiteSpec:
@@ -248,15 +314,27 @@ def _column(data: object, where: str, home: str | None) -> ColumnSpec:
     if home is not None:
         url = urljoin(home, url)
     check_url(url, f"{where}.url")
+    if home is not None and site_of(url) != site_of(home):
+        # Its politeness and robots.txt would be another site's than the one
+        # this [[sites]] sets: the column belongs in a [[sites]] of its own.
+        raise ConfigError(
+            f"{where}.url: {url} is on {site_of(url)}, not on its site {site_of(home)}; "
+            "give it a [[sites]] of its own"
+        )
     return ColumnSpec(url=url, name=name.strip() if name else None, id=column_id)
 
 
 def _politeness(data: Mapping[str, Any], where: str) -> Politeness:
     delay = data.get("delay")
     if delay is not None and (
-        isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0
+        isinstance(delay, bool)
+        or not isinstance(delay, int | float)
+        or not math.isfinite(delay)  # nan, inf: a crawl that never moves on
+        or not 0 <= delay <= _LARGEST_DELAY
     ):
-        raise ConfigError(f"{where}.delay: seconds between requests, >= 0, not {delay!r}")
+        raise ConfigError(
+            f"{where}.delay: seconds between requests, from 0 to {_LARGEST_DELAY:g}, not {delay!r}"
+        )
     concurrency = data.get("concurrency")
     if concurrency is not None and (
         isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1

@@ -10,6 +10,7 @@ from archive.storage import catalog, events
 from archive.storage.layout import ArchiveLayout
 from archive.storage.recovery import rebuild
 from archive.storage.session import ArchiveSession
+from archive.storage.warc import WarcPointer
 from tests.helpers.records import make_record
 
 
@@ -87,4 +88,47 @@ def test_rebuild_carries_events_over_or_rederives_them(tmp_path: Path) -> None:
     rebuild(layout)
     conn = catalog.connect(layout.catalog_path)
     assert _events(conn) == kept[:2]
+    conn.close()
+
+
+def _capture(conn: sqlite3.Connection, url: str, when: str, status: int, offset: int) -> None:
+    pointer = WarcPointer("w.warc.gz", offset, 10)
+    catalog.add_capture(
+        conn, catalog.Capture(url, when, status, "response", pointer, None, f"<urn:{offset}>")
+    )
+
+
+def test_rederived_events_ignore_the_404_of_a_page_served_at_content_jsp(tmp_path: Path) -> None:
+    # A VSB article not published statically: each fetch asks /info/T/N.htm
+    # (404), then content.jsp (200), a fraction of a second later. merge and
+    # rebuild made a "removed" event of that 404 for every such article.
+    conn = catalog.connect(tmp_path / "catalog.sqlite")
+    dynamic = make_record(1, fetched_at="2030-01-01T00:00:00Z")
+    dynamic["warc"] = {"file": "w.warc.gz", "offset": 100, "length": 10}
+    twin = "https://www.uir.edu.cn/content.jsp?urltype=news.NewsContentUrl&wbtreeid=1031&wbnewsid=1"
+    static = make_record(2, fetched_at="2030-01-01T00:00:01Z")
+    static["warc"] = {"file": "w.warc.gz", "offset": 300, "length": 10}
+    with catalog.transaction(conn):
+        catalog.put_record(conn, dynamic)
+        catalog.put_record(conn, static)
+        _capture(conn, str(dynamic["url"]), "2030-01-01T00:00:00.100000Z", 404, 0)
+        _capture(conn, twin, "2030-01-01T00:00:00.200000Z", 200, 100)
+        _capture(conn, str(static["url"]), "2030-01-01T00:00:01.100000Z", 200, 300)
+        # A day later: the same pair again (a re-check), and the static article is gone.
+        _capture(conn, str(dynamic["url"]), "2030-01-02T00:00:00.100000Z", 404, 400)
+        _capture(conn, twin, "2030-01-02T00:00:00.200000Z", 200, 500)
+        _capture(conn, str(static["url"]), "2030-01-02T00:00:01.100000Z", 404, 600)
+        # Then the content.jsp article is taken down, and comes back.
+        _capture(conn, twin, "2030-01-03T00:00:00.200000Z", 404, 700)
+        _capture(conn, twin, "2030-01-04T00:00:00.200000Z", 200, 800)
+        assert events.rederive(conn) == 5
+    assert _events(conn) == [
+        ("new", dynamic["url"]),
+        ("removed", dynamic["url"]),  # day 3, from content.jsp's own 404
+        ("restored", dynamic["url"]),
+        ("new", static["url"]),
+        ("removed", static["url"]),
+    ]
+    since = conn.execute("SELECT status_since FROM articles ORDER BY id").fetchall()
+    assert [row[0] for row in since] == ["2030-01-04T00:00:00Z", "2030-01-02T00:00:01Z"]
     conn.close()

@@ -176,6 +176,25 @@ def test_parquet_types_in_pandas_and_duckdb(archive_dir: Path, tmp_path: Path) -
     assert name == "附件1.pdf"
 
 
+@pytest.mark.parametrize("name", ["multi.csv", "multi.parquet"])
+def test_every_row_says_its_site_column_and_status(
+    archive_dir: Path, tmp_path: Path, name: str
+) -> None:
+    # A many-site archive has a 通知公告 on each site: without `site` the rows
+    # of two sites could not be told apart (the column was missing).
+    out = tmp_path / name
+    export(archive_dir, out)
+    if name.endswith(".csv"):
+        with out.open(encoding="utf-8-sig", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    else:
+        import pandas as pd
+
+        rows = pd.read_parquet(out).to_dict("records")
+    row = next(r for r in rows if r["url"] == TRICKY["url"])
+    assert (row["site"], row["column"], row["status"]) == ("www.uir.edu.cn", "国关要闻", "listed")
+
+
 def test_parquet_row_groups_stream(tmp_path: Path) -> None:
     import pyarrow.parquet as pq
 

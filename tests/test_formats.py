@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from archive.storage import catalog
+from crawler.cli import main
 from tests.helpers.cli import run_cli
+from tests.helpers.lock import lock_held_elsewhere
 from tests.helpers.readonly import can_mount, read_only
 
 V1_SQL = Path(__file__).parent / "fixtures" / "formats" / "catalog-v1.sql"
@@ -81,3 +83,20 @@ def test_the_upgrade_command_migrates_and_then_has_nothing_to_do(v1_archive: Pat
     assert record["schema_version"] == 2
     assert record["site"] == "www.uir.edu.cn"
     assert record["role_labels"] == {}
+
+
+def test_upgrade_takes_the_archive_as_the_readme_says(
+    v1_archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Exit code 9's advice is `uir-news upgrade ARCHIVE`, which was an unknown argument.
+    assert main(["upgrade", str(v1_archive)]) == 0
+    assert "from version 1 to 2" in capsys.readouterr().out
+    assert main(["upgrade", str(v1_archive), "--archive", str(v1_archive)]) == 0
+    assert "already version 2" in capsys.readouterr().out
+    assert main(["upgrade", str(v1_archive), "--archive", str(tmp_path / "other")]) == 2
+    assert "two archives named" in capsys.readouterr().err
+    assert main(["upgrade", str(tmp_path / "none")]) == 2
+    assert "no archive at" in capsys.readouterr().err
+    with lock_held_elsewhere(v1_archive):
+        assert main(["upgrade", str(v1_archive)]) == 4
+    assert "not upgrading while it runs" in capsys.readouterr().err

@@ -91,8 +91,9 @@ def test_two_columns_of_one_site_from_two_start_urls(site_a: ReplicaServer, tmp_
     assert {hit["url"].split("/info/")[1].split("/")[0] for hit in found["results"]} == {"1032"}
     exported = run_cli("export", "--archive", archive, "--column", "国关要闻", "--columns", "url")
     assert len(exported.stdout.splitlines()) == len(site_a.site.articles)
-    elsewhere = run_cli("export", "--archive", archive, "--site", "other.example")
-    assert elsewhere.stdout == ""
+    elsewhere = run_cli("export", "--archive", archive, "--site", "other.example", check=False)
+    assert (elsewhere.returncode, elsewhere.stdout) == (2, "")
+    assert "--site other.example: no article of the archive is on it" in elsewhere.stderr
     stats = json.loads(run_cli("stats", "--archive", archive, "--json").stdout)
     assert {(c["column"], c["articles"]) for c in stats["per_column"]} == {
         ("国关要闻", len(site_a.site.articles)),

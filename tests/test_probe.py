@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
+from crawler import settings as crawl_settings
 from crawler.extract import parse_article, parse_listing
 from crawler.extract.explain import date_form, explain_article, explain_listing, missing_fields
 from crawler.probe import looks_like_listing
@@ -147,3 +149,25 @@ def test_cli_bad_input(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> No
     assert "cannot read" in capsys.readouterr().err
     assert run_in_process("probe", "ftp://example.org/x") == 2
     assert "absolute http(s) URL" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "directory", "too_big"])
+def test_cli_saved_page_that_is_no_regular_file_or_too_big(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, kind: str
+) -> None:
+    # A FIFO hung `probe --file`, /dev/zero ran it out of memory.
+    path = tmp_path / "page.html"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "device":
+        path = Path("/dev/zero")
+    elif kind == "directory":
+        path.mkdir()
+    else:
+        with path.open("wb") as fh:
+            fh.truncate(crawl_settings.DOWNLOAD_MAXSIZE + 1)  # sparse: no disk used
+    assert run_in_process("probe", "--file", str(path), "--url", "http://a.example/x.htm") == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"uir-news: cannot read {path}: ") and err.count("\n") == 1
+    expected = "larger than" if kind == "too_big" else "not a regular file"
+    assert expected in err

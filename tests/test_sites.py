@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -117,6 +118,50 @@ def test_start_urls_make_one_column_each_grouped_by_site() -> None:
             "its columns are on several sites",
         ),
         ("[[sites]\n", "not valid TOML"),
+        # Found by people (#12): each was accepted and crawled, or hung.
+        (
+            '[[sites]]\nurl = "http://a.example/"\ndelay = nan\n[[sites.columns]]\nurl = "a.htm"',
+            "sites[0].delay: seconds between requests, from 0 to 60, not nan",
+        ),
+        (
+            '[[sites]]\nurl = "http://a.example/"\ndelay = inf\n[[sites.columns]]\nurl = "a.htm"',
+            "sites[0].delay",
+        ),
+        (
+            '[[sites]]\nurl = "http://a.example/"\ndelay = 61\n[[sites.columns]]\nurl = "a.htm"',
+            "sites[0].delay",
+        ),
+        (
+            '[[sites]]\nurl = "http://a.example/"\n[[sites.columns]]\nurl = "http://b.example/b.htm"',
+            "sites[0].columns[0].url: http://b.example/b.htm is on b.example, "
+            "not on its site a.example",
+        ),
+        (
+            '[[sites]]\nurl = "http://a.example/"\n[[sites.columns]]\nurl = "a.htm"\n'
+            '[[sites.columns]]\nurl = "http://a.example/a.htm"',
+            "sites[0].columns[1]: the same column as sites[0].columns[0] "
+            "(url http://a.example/a.htm on a.example)",
+        ),
+        (
+            '[[sites]]\nurl = "http://a.example/"\n[[sites.columns]]\nname = "通知公告"\n'
+            '[[sites.columns]]\nname = " 通知公告"',
+            "sites[0].columns[1]: the same column as sites[0].columns[0] (name 通知公告",
+        ),
+        (
+            '[[sites]]\nurl = "http://a.example/"\n[[sites.columns]]\nurl = "a.htm"\nid = 7\n'
+            '[[sites.columns]]\nurl = "b.htm"\nid = 7',
+            "sites[0].columns[1]: the same column as sites[0].columns[0] (id 7",
+        ),
+        (
+            '[[sites]]\nurl = "http://a.example/"\n[[sites.columns]]\nurl = "a.htm"\n'
+            '[[sites]]\nurl = "http://a.example/x/"\n[[sites.columns]]\nurl = "../a.htm"',
+            "sites[1].columns[0]: the same column as sites[0].columns[0]",
+        ),
+        (
+            '[[sites]]\nurl = "http://a.example/"\ndelay = 1\n[[sites.columns]]\nurl = "a.htm"\n'
+            '[[sites]]\nurl = "http://a.example/"\ndelay = 5\n[[sites.columns]]\nurl = "b.htm"',
+            "sites[1]: a.example is already sites[0], with other delay/concurrency/autothrottle",
+        ),
     ],
 )
 def test_a_bad_config_is_one_clear_line(tmp_path: Path, text: str, message: str) -> None:
@@ -131,6 +176,20 @@ def test_a_missing_config_file(tmp_path: Path) -> None:
         load_config(tmp_path / "nope.toml")
 
 
+@pytest.mark.parametrize("kind", ["directory", "fifo", "device"])
+def test_a_config_that_is_not_a_regular_file_is_refused_at_once(tmp_path: Path, kind: str) -> None:
+    # A FIFO or /dev/zero used to hang the crawl: reading never ended.
+    path = tmp_path / "sites.toml"
+    if kind == "directory":
+        path.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path = Path("/dev/zero")
+    with pytest.raises(ConfigError, match="not a regular file"):
+        load_config(path)
+
+
 def test_sites_of_one_host_named_twice_are_one_site() -> None:
     plan = plan_from_data(
         {
@@ -141,6 +200,31 @@ def test_sites_of_one_host_named_twice_are_one_site() -> None:
         }
     )
     assert len(plan.sites) == 1 and len(plan.columns) == 2
+
+
+def test_a_start_url_the_config_names_is_walked_once_as_the_config_says() -> None:
+    config = plan_from_data(
+        {"sites": [{"columns": [{"url": "http://a.example/a.htm", "name": "要闻", "id": 7}]}]}
+    )
+    plan = config.merged(plan_from_start_urls(["http://a.example/a.htm", "http://a.example/b.htm"]))
+    assert plan.columns == [
+        ColumnSpec(url="http://a.example/a.htm", name="要闻", id=7),
+        ColumnSpec(url="http://a.example/b.htm"),
+    ]
+
+
+def test_a_site_named_twice_may_repeat_its_politeness() -> None:
+    site = {"url": "http://a.example/", "delay": 2}
+    plan = plan_from_data(
+        {
+            "sites": [
+                {**site, "columns": [{"url": "a.htm"}]},
+                {**site, "columns": [{"url": "b.htm"}]},
+                {"url": "http://a.example/", "columns": [{"url": "c.htm"}]},
+            ]
+        }
+    )
+    assert len(plan.columns) == 3 and plan.download_slots() == {"a.example": {"delay": 2.0}}
 
 
 def test_a_column_id_is_what_most_items_carry() -> None:

@@ -40,7 +40,11 @@ def archive(built: Built) -> Path:
     with catalog.transaction(conn):
         catalog.record_failure(conn, "http://x/info/1/1.htm", "timeout", "", "2026-01-02T00:00:00Z")
         for _ in range(5):
-            catalog.record_failure(conn, "http://x/info/1/2.htm", "too_large", "", "2026")
+            catalog.record_failure(conn, "http://x/info/1/2.htm", "timeout", "", "2026")
+        # Neither is tried again by the next run, however few runs tried them:
+        # status counted them as "pending (tried again next run)".
+        catalog.record_failure(conn, "http://x/info/1/3.htm", "too_large", "", "2026")
+        catalog.record_failure(conn, "http://x/info/1/4.htm", "dynamic_not_public", "", "2026")
     conn.close()
     return root
 
@@ -56,6 +60,7 @@ def test_status_reports_runs_retries_size_and_verify(
     assert status["runs"][0]["edited"] == 1
     assert status["articles"] == 4
     assert (status["retry_pending"], status["retry_given_up"]) == (1, 1)
+    assert status["not_asked_again"] == 2
     assert status["disk_bytes"]["total"] == sum(
         p.stat().st_size for p in archive.rglob("*") if p.is_file() and p.name != "uir-news.lock"
     )
@@ -67,7 +72,7 @@ def test_status_reports_runs_retries_size_and_verify(
     text = capsys.readouterr().out
     assert "verify   20" in text and "OK" in text
     assert "exit 1    partial" in text
-    assert "1 pending (tried again next run), 1 given up" in text
+    assert "1 pending (tried again next run), 1 given up, 2 not asked again" in text
 
 
 def test_status_while_a_run_holds_the_lock_and_on_a_read_only_archive(

@@ -95,6 +95,8 @@ _COLUMNS: list[Column] = [
         lambda row: bool(row.record.get("attachments")),
         "whether the article has attachments",
     ),
+    # Which site: a multi-site archive's columns share names (通知公告 on each).
+    Column("site", "str", _field("site"), "site: host, with its port when not the default"),
     Column("column", "str", _field("column"), "column name"),
     Column("column_id", "int", _field("column_id"), "VSB column id"),
     Column("news_id", "int", _field("news_id"), "VSB news id"),

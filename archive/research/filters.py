@@ -82,6 +82,41 @@ class Filters:
             raise FilterError(f"--since {self.since} is after --until {self.until}")
 
 
+def check_scope(conn: sqlite3.Connection, site: str | None, column: str | None) -> None:
+    """FilterError when no archived article is on ``site``, in ``column``, or in both.
+
+    A misspelt ``--site`` or ``--column`` would otherwise read as "nothing
+    matches" (an empty export, exit 0): the message names what the archive holds.
+    """
+    if site is not None:
+        sites = [str(row[0]) for row in conn.execute("SELECT DISTINCT site FROM articles")]
+        if site.lower() not in sites:
+            raise FilterError(
+                f"--site {site}: no article of the archive is on it (its sites: {_listed(sites)})"
+            )
+    if column is not None:
+        where, params = ("WHERE site = ?", [site.lower()]) if site is not None else ("", [])
+        names = [
+            str(row[0])
+            for row in conn.execute(f"SELECT DISTINCT column_name FROM articles {where}", params)
+            if row[0] is not None
+        ]
+        if column not in names:
+            on = f" on {site}" if site is not None else ""
+            raise FilterError(
+                f"--column {column}: no article of the archive{on} is in it "
+                f"(its columns: {_listed(names)})"
+            )
+
+
+def _listed(names: list[str], most: int = 12) -> str:
+    names = sorted(set(names))
+    if not names:
+        return "none yet"
+    more = f", ... {len(names) - most} more" if len(names) > most else ""
+    return ", ".join(names[:most]) + more
+
+
 @dataclass(frozen=True)
 class MatchClause:
     """A compiled full-text condition (see :mod:`archive.research.search`).

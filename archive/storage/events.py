@@ -378,29 +378,46 @@ def rederive(conn: sqlite3.Connection) -> int:
     redirects; a 200 or revisit after them). ``unlisted`` is known only from
     the listing of a run, which the files do not keep: it is not re-derived.
     Used when the old catalog could not be read; the run ids are not known.
+
+    A URL's 404 tells a removal only once that URL has served a version: a
+    VSB article not published statically is archived from ``content.jsp``
+    after its ``/info/T/N.htm`` answered 404, and that 404, seen on every
+    fetch, is no take-down (``merge`` and ``rebuild`` made one of each).
     """
     written = 0
     articles = conn.execute("SELECT id, url FROM articles ORDER BY id").fetchall()
     for article_id, url in articles:
         previous: tuple[int, dict[str, Any]] | None = None
         timeline: list[tuple[str, int, str, Any]] = []
-        for version_id, fetched_at, text in conn.execute(
-            "SELECT id, fetched_at, record_json FROM versions WHERE article_id = ? "
-            "ORDER BY fetched_at, id",
+        # The URL each version was fetched at: the article's, or its content.jsp twin.
+        version_urls: set[str] = set()
+        for version_id, fetched_at, text, served_at in conn.execute(
+            "SELECT v.id, v.fetched_at, v.record_json, "
+            "(SELECT c.url FROM captures c WHERE c.warc_file = v.warc_file "
+            "AND c.warc_offset = v.warc_offset) FROM versions v WHERE v.article_id = ? "
+            "ORDER BY v.fetched_at, v.id",
             (article_id,),
         ):
-            timeline.append((str(fetched_at), 0, "version", (int(version_id), json.loads(text))))
-        for fetched_at, status in conn.execute(
-            "SELECT fetched_at, status FROM captures WHERE url = ? ORDER BY fetched_at, id",
-            (url,),
+            served_at = str(served_at or url)
+            version_urls.add(served_at)
+            timeline.append(
+                (str(fetched_at), 0, "version", (int(version_id), json.loads(text), served_at))
+            )
+        marks = ", ".join("?" * len(version_urls | {url}))
+        for fetched_at, status, captured in conn.execute(
+            f"SELECT fetched_at, status, url FROM captures WHERE url IN ({marks}) "
+            "ORDER BY fetched_at, id",
+            sorted(version_urls | {url}),
         ):
             # Captures are timed to the microsecond, records to the second.
-            timeline.append((str(fetched_at)[:19] + "Z", 1, "capture", status))
+            timeline.append((str(fetched_at)[:19] + "Z", 1, "capture", (status, str(captured))))
         timeline.sort(key=lambda item: (item[0], item[1]))
         removed = False
+        served: set[str] = set()
         for when, _, what, value in timeline:
             if what == "version":
-                version_id, record = value
+                version_id, record, served_at = value
+                served.add(served_at)
                 if previous is None:
                     add_event(conn, article_id, "new", when, None, to_version_id=version_id)
                     written += 1
@@ -420,8 +437,8 @@ def rederive(conn: sqlite3.Connection) -> int:
                         written += 1
                 previous = (version_id, record)
                 continue
-            status = value
-            if previous is None:
+            status, captured = value
+            if previous is None or captured not in served:
                 continue
             gone = status in (404, 410, *_REDIRECT_STATUSES)
             if gone and not removed:

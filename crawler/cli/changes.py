@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from archive.research.changes import KINDS, Event, edit_diff, query_events
-from archive.research.filters import FilterError, date_bound
+from archive.research.filters import FilterError, check_scope, date_bound
 from archive.storage import catalog
 from crawler.cli.errors import UsageError
 from crawler.cli.options import add_archive_argument, catalogued_archive
@@ -57,12 +57,16 @@ def cmd_changes(args: argparse.Namespace) -> int:
     layout = catalogued_archive(args)
     conn = catalog.connect(layout.catalog_path)
     try:
+        try:
+            check_scope(conn, args.site, args.column)
+        except FilterError as exc:
+            raise UsageError(str(exc)) from exc
         events = query_events(
             conn,
             since=since,
             until=until,
             kinds=args.kind or (),
-            site=args.site,
+            site=args.site.lower() if args.site else None,
             column=args.column,
             limit=args.limit or None,
         )

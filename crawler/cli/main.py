@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from archive.research.output import OutputRefused
 from archive.storage.layout import ArchiveLayout, archive_dir, default_archive_dir
@@ -40,10 +39,13 @@ DEMO_PORT = 8642
 
 
 def _check_start_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise UsageError(f"--start-url must be an absolute http(s) URL, got {url!r}")
-    return url
+    from crawler.sites import ConfigError, check_url
+
+    try:
+        # The spider's own check: a bad port or IPv6 address found there was a traceback.
+        return check_url(url, "--start-url")
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _check_config(path: str) -> str:
@@ -66,11 +68,10 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     from crawler.run import CrawlOptions, run_crawl
 
     for name in ("recent_days", "recheck_hours", "overlap", "recheck_budget"):
-        if getattr(args, name) is not None and getattr(args, name) < 0:
-            raise UsageError(
-                "--recent-days, --recheck-hours, --recheck-budget and --overlap "
-                "must not be negative"
-            )
+        value = getattr(args, name)
+        if value is not None and (value < 0 or value != value):  # value != value: nan
+            flag = "--" + name.replace("_", "-")
+            raise UsageError(f"{flag} must be a number, 0 or more, not {value}")
     if args.timeout is not None and args.timeout <= 0:
         raise UsageError("--timeout must be positive")
     given = {
@@ -469,7 +470,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _reopen_closed_std_streams() -> None:
+    """Point a closed standard stream (`uir-news search ... >&-`) at /dev/null.
+
+    Python then has no ``sys.stdout`` (every command that asked ``isatty()``
+    or wrote a file to ``-`` failed with an internal error), and the next
+    file opened takes the free number 1: a WARC or record file written by
+    the crawl would be the archiver child's standard output. What is written
+    to a closed stream is lost, as Python's own ``print`` does.
+    """
+    for fd, name, mode in ((0, "stdin", "r"), (1, "stdout", "w"), (2, "stderr", "w")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+            setattr(sys, name, open(fd, mode, encoding="utf-8", closefd=False))  # noqa: SIM115
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _reopen_closed_std_streams()
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["replica"]:
         # The replica has its own argument parser; hand it the rest verbatim.

@@ -12,6 +12,7 @@ import argparse
 import json
 import sqlite3
 import sys
+from pathlib import Path
 from typing import Any
 
 from archive.research.filters import resolve_article
@@ -171,6 +172,13 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 
 
 def cmd_upgrade(args: argparse.Namespace) -> int:
+    # `uir-news upgrade ARCHIVE`, as exit code 9's advice and the README put it.
+    if args.archive_dir is not None:
+        if args.archive is not None and Path(args.archive) != Path(args.archive_dir):
+            raise UsageError(
+                f"two archives named: {args.archive_dir} and --archive {args.archive}; give one"
+            )
+        args.archive = Path(args.archive_dir)
     layout = existing_archive(args)
     if not layout.catalog_path.exists():
         raise UsageError(f"{layout.root} has no catalog; `uir-news rebuild` makes one")
@@ -230,6 +238,13 @@ def add_commands(subparsers: Any) -> None:
 
     upgrade = subparsers.add_parser(
         "upgrade", help="bring an archive made by an older uir-news to today's catalog format"
+    )
+    upgrade.add_argument(
+        "archive_dir",
+        nargs="?",
+        type=Path,
+        metavar="ARCHIVE",
+        help="the archive directory (or --archive)",
     )
     add_archive_argument(upgrade)
     upgrade.set_defaults(func=cmd_upgrade)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import stat
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from crawler.cli.errors import UsageError
 from crawler.cli.options import warn
@@ -25,9 +25,13 @@ _SHOWN_ITEMS = 5
 
 
 def _check_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise UsageError(f"probe needs an absolute http(s) URL, got {url!r}")
+    from crawler.sites import ConfigError, check_url
+
+    try:
+        # As the crawl checks a start URL: a bad IPv6 address was an internal error.
+        check_url(url, "probe")
+    except ConfigError:
+        raise UsageError(f"probe needs an absolute http(s) URL, got {url!r}") from None
     return url
 
 
@@ -113,6 +117,29 @@ def _as_text(report: Any) -> str:
     return "\n".join(lines)
 
 
+def _read_saved_page(path: Path) -> bytes:
+    """A saved page's bytes; UsageError for a FIFO, a device, a directory, or too big a file.
+
+    A FIFO would wait for a writer forever and /dev/zero be read until memory
+    runs out: only a regular file, at most the crawl's own size limit.
+    """
+    from crawler import settings as crawl_settings
+
+    limit = crawl_settings.DOWNLOAD_MAXSIZE
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise UsageError(
+                f"cannot read {path}: not a regular file (a saved HTML page is needed)"
+            )
+        with path.open("rb") as fh:
+            html = fh.read(limit + 1)
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if len(html) > limit:
+        raise UsageError(f"cannot read {path}: larger than {limit:,} bytes, the crawl's limit")
+    return html
+
+
 def cmd_probe(args: argparse.Namespace) -> int:
     # The extractor and lxml load only for this command.
     from crawler.probe import PoliteFetcher, ProbeFailed, probe_saved_page, probe_url
@@ -121,10 +148,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
         if args.url is not None:
             raise UsageError("give a URL or --file, not both (--page-url names a saved page's URL)")
         path = Path(args.file)
-        try:
-            html = path.read_bytes()
-        except OSError as exc:
-            raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        html = _read_saved_page(path)
         page_url = _check_url(args.page_url) if args.page_url else path.resolve().as_uri()
         report = probe_saved_page(html, page_url, require_reviewers=args.require_reviewers)
     else:

@@ -40,6 +40,7 @@ from archive.research.filters import (
     Filters,
     article_captures,
     article_versions,
+    check_scope,
     date_bound,
     file_capture,
     iter_articles,
@@ -108,6 +109,14 @@ def _filters(args: argparse.Namespace) -> Filters:
         raise UsageError(str(exc)) from exc
 
 
+def in_scope(conn: sqlite3.Connection, filters: Filters) -> None:
+    """UsageError when ``--site``/``--column`` name what the archive does not hold."""
+    try:
+        check_scope(conn, filters.site, filters.column)
+    except FilterError as exc:
+        raise UsageError(str(exc)) from exc
+
+
 def open_catalog(layout: ArchiveLayout) -> sqlite3.Connection:
     """The catalog with up-to-date search tables (indexes it first if it never was)."""
 
@@ -170,6 +179,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     markers = ("\033[1;33m", "\033[0m") if tty else ("«", "»")
     conn = open_catalog(catalogued_archive(args))
     try:
+        in_scope(conn, filters)
         hits = search(conn, query, filters, limit=args.limit or None, markers=markers)
         total = len(hits) if not args.limit or len(hits) < args.limit else None
         if total is None:
@@ -357,6 +367,7 @@ def _print_article(
     print(f"  id            {article_id}", file=out)
     for key in (
         "url",
+        "site",
         "published_at",
         "published_at_raw",
         "column",
@@ -409,6 +420,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
             raise UsageError("--plot needs a file name (a PNG is binary)")
     conn = open_catalog(layout)
     try:
+        in_scope(conn, filters)
         stats = compute_stats(conn, filters, top=args.top)
     finally:
         conn.close()
@@ -537,6 +549,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise UsageError("Parquet is binary: give -o FILE")
     conn = open_catalog(layout)
     try:
+        in_scope(conn, filters)
         match = None
         if args.query:
             try:

@@ -55,6 +55,9 @@ class Status:
     versions: int | None = None
     retry_pending: int | None = None
     retry_given_up: int | None = None
+    #: Missing articles the next runs do not ask for (too large, a redirect
+    #: loop, listed but not public...): only ``crawl --full`` tries them again.
+    not_asked_again: int | None = None
     disk_bytes: dict[str, int] = field(default_factory=dict)
     last_verify: dict[str, Any] | None = None
     catalog_error: str | None = None
@@ -134,16 +137,30 @@ def _read_catalog(layout: ArchiveLayout, status: Status) -> None:
     except sqlite3.Error as exc:
         status.catalog_error = str(exc)
         return
+    # Here, not at the top: crawler.failures imports Scrapy, slow for every command.
+    from crawler.failures import NOT_RETRIED, PERMANENT
+
+    skipped = sorted(PERMANENT | NOT_RETRIED)
+    marks = ", ".join("?" * len(skipped))
     try:
         max_attempts = crawl_settings.UIR_NEWS_RETRY_FAILED_RUNS
         status.articles = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
         status.versions = conn.execute("SELECT count(*) FROM versions").fetchone()[0]
-        missing = "url NOT IN (SELECT url FROM articles)"
+        # As the crawl decides (GxywSpider.start): a permanent reason is never
+        # retried, however few runs tried it.
+        missing = f"url NOT IN (SELECT url FROM articles) AND reason NOT IN ({marks})"
         status.retry_pending = conn.execute(
-            f"SELECT count(*) FROM failures WHERE attempts < ? AND {missing}", (max_attempts,)
+            f"SELECT count(*) FROM failures WHERE attempts < ? AND {missing}",
+            (max_attempts, *skipped),
         ).fetchone()[0]
         status.retry_given_up = conn.execute(
-            f"SELECT count(*) FROM failures WHERE attempts >= ? AND {missing}", (max_attempts,)
+            f"SELECT count(*) FROM failures WHERE attempts >= ? AND {missing}",
+            (max_attempts, *skipped),
+        ).fetchone()[0]
+        status.not_asked_again = conn.execute(
+            "SELECT count(*) FROM failures WHERE url NOT IN (SELECT url FROM articles) "
+            f"AND reason IN ({marks})",
+            skipped,
         ).fetchone()[0]
         status.events = event_counts(conn)
         status.statuses = {kind: 0 for kind in catalog.ARTICLE_STATUSES}
@@ -193,7 +210,8 @@ def format_status(status: Status) -> str:
         )
         lines.append(
             f"retries  {status.retry_pending} pending (tried again next run), "
-            f"{status.retry_given_up} given up"
+            f"{status.retry_given_up} given up, {status.not_asked_again} not asked again "
+            "(too large, redirect loop, not public...; `crawl --full` tries them)"
         )
     sizes = status.disk_bytes
     lines.append(
