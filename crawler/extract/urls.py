@@ -8,6 +8,7 @@ catalog key it by the static form (:func:`canonical_article_url`).
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 #: The ``urltype`` of an article (others, e.g. news.DownloadAttachUrl, name files).
@@ -35,3 +36,20 @@ def canonical_article_url(url: str) -> str:
     if not (tree.isdigit() and news.isdigit()) or urltype != _ARTICLE_URLTYPE:
         return url
     return urlunsplit((parts.scheme, parts.netloc, f"/info/{int(tree)}/{int(news)}.htm", "", ""))
+
+
+_STATIC_ARTICLE = re.compile(r"^/info/(\d+)/(\d+)\.htm$")
+
+
+def dynamic_article_url(url: str) -> str | None:
+    """The content.jsp twin of a static article URL ``/info/T/N.htm``; None for other URLs.
+
+    Where VSB serves an article not yet published statically: the crawl asks
+    there when the static page answers 404.
+    """
+    parts = urlsplit(url)
+    match = _STATIC_ARTICLE.match(parts.path)
+    if match is None:
+        return None
+    query = f"urltype=news.NewsContentUrl&wbtreeid={match[1]}&wbnewsid={match[2]}"
+    return urlunsplit((parts.scheme, parts.netloc, "/content.jsp", query, ""))

@@ -106,6 +106,7 @@ from crawler.extract import (
 )
 from crawler.extract.listing import DYNAMIC
 from crawler.extract.navigation import link_texts, listing_names
+from crawler.extract.urls import dynamic_article_url
 from crawler.failures import DYNAMIC_NOT_PUBLIC, PERMANENT, REQUISITE_PREFIX, failure_reason
 from crawler.sites import (
     ColumnSpec,
@@ -304,9 +305,7 @@ class GxywSpider(scrapy.Spider):
             for request in self._first_requests(walk):
                 yield request
         # Articles that failed in earlier runs and are still missing.
-        # A content.jsp item is asked for from its listing (it needs the content.jsp
-        # URL when its static page is missing), never alone.
-        skip = {DYNAMIC_NOT_PUBLIC} | (set() if self.full_walk_asked else PERMANENT)
+        skip = set() if self.full_walk_asked else PERMANENT
         for url in self.catalog().pending_failures(self.retry_failed_runs, skip):
             # Scrapy reads start requests lazily, so the listing may have asked
             # for this article already; a second request would be dropped as a
@@ -315,11 +314,14 @@ class GxywSpider(scrapy.Spider):
                 continue
             if urlsplit(url).hostname in self.allowed_domains:
                 self.crawler.stats.inc_value("crawl/retried_failures")
+                # Its content.jsp twin, should the static page not be published:
+                # a listed content.jsp item may have failed (a timeout) last run.
+                fallback = dynamic_article_url(url) or ""
                 yield scrapy.Request(
                     url,
                     callback=self.parse_article_page,
                     errback=self.on_error,
-                    meta=self._article_meta(url),
+                    meta={**self._article_meta(url), "dynamic_fallback": fallback},
                     priority=_ARTICLE_PRIORITY,
                 )
         for request in self._budget_rechecks():
@@ -804,9 +806,11 @@ class GxywSpider(scrapy.Spider):
         column: ColumnLabel | None = None,
     ) -> list[Any]:
         self.pending_articles.discard(response.meta.get("article_url", response.url))
-        if response.status in (404, 410) and listing is not None and listing.dynamic_url:
+        fallback = listing.dynamic_url if listing is not None else ""
+        fallback = fallback or response.meta.get("dynamic_fallback", "")
+        if response.status in (404, 410) and fallback:
             # Not published statically (yet): the page is served at content.jsp.
-            return [self._dynamic_fallback(response, listing, page_url, column)]
+            return [self._dynamic_fallback(fallback, response, listing, page_url, column)]
         listed = True if listing is not None else response.meta.get("listed")
         if response.meta.get("unchanged"):
             self.crawler.stats.inc_value("crawl/unchanged")
@@ -857,23 +861,27 @@ class GxywSpider(scrapy.Spider):
 
     def _dynamic_fallback(
         self,
+        fallback: str,
         response: Response,
-        listing: ListingItem,
+        listing: ListingItem | None,
         page_url: str | None,
         column: ColumnLabel | None,
     ) -> scrapy.Request:
-        """The content.jsp request of a listed article whose static URL answered 404/410."""
+        """The content.jsp request of an article whose static URL answered 404/410."""
         self.crawler.stats.inc_value("crawl/dynamic_fetches")
+        url = response.meta.get("article_url", response.url)
         return scrapy.Request(
-            listing.dynamic_url,
+            fallback,
             callback=self.parse_article_page,
             errback=self.on_error,
             cb_kwargs={
-                "listing": dataclasses.replace(listing, dynamic_url=""),
+                "listing": None
+                if listing is None
+                else dataclasses.replace(listing, dynamic_url=""),
                 "page_url": page_url,
                 "column": column,
             },
-            meta={**self._article_meta(listing.url), "dynamic": True},
+            meta={**self._article_meta(url), "dynamic": True},
             priority=_ARTICLE_PRIORITY,
             dont_filter=True,
         )
