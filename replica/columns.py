@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 
 from replica import render
-from replica.content import ContentGenerator, attachments_for
+from replica.content import ContentGenerator
 from replica.model import (
     Article,
     Block,
@@ -112,30 +112,17 @@ class Column:
         rng, spec = self._rng, self.spec
         template = rng.choices(spec.templates, spec.template_weights)[0]
         labels = rng.choices(spec.label_sets, spec.label_weights)[0]
-        draft = self._gen.draft(when)
-        credits = list(draft.credits)
-        header_role = {"titlestyle": "author", "cndate": "source"}.get(template)
-        if header_role and not any(c.role == header_role for c in credits):
-            label = "作者" if header_role == "author" else "来源"
-            credits.insert(0, Credit(header_role, label, ("党委宣传部",)))
-        attachments = attachments_for(draft.attachment_names, self._next_file_id)
-        self._next_file_id += len(attachments) + rng.randint(1, 40)
-        return Article(
-            column_id=spec.column_id,
+        article, self._next_file_id = self._gen.article(
             news_id=news_id,
-            title=draft.title,
-            published=when,
-            blocks=draft.blocks,
-            reviewers=draft.reviewers,
-            reviewer_joiners=draft.reviewer_joiners,
-            credits=tuple(credits),
-            attachments=attachments,
+            when=when,
             template=template,
-            presentation=self._gen.presentation(template, draft, header_role == "author"),
-            modified=when + timedelta(minutes=rng.randint(5, 240)),
+            column_id=spec.column_id,
             column_name=spec.name,
             review_labels=labels,
+            file_id=self._next_file_id,
+            header_unit=lambda: "党委宣传部",
         )
+        return article
 
     def _add_specials(self) -> None:
         """Dynamic items (two of each kind), a PDF body, a data: image, 审核/责任编辑 only."""

@@ -11,17 +11,24 @@ contain one is a question for `ReplicaSite.articles_matching`, not a constant.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from replica.model import (
+    CREDIT_LABELS,
+    Article,
     Attachment,
     Block,
     Credit,
     Figure,
     Paragraph,
     Presentation,
+    TemplateName,
 )
+
+#: Templates whose header line prints one credit role (and so always has one to print).
+HEADER_ROLES: dict[str, str] = {"titlestyle": "author", "cndate": "source"}
 
 # Words that appear in a strict, non-empty subset of a default site's articles.
 SEARCH_TERMS: tuple[str, ...] = (
@@ -617,6 +624,50 @@ class ContentGenerator:
         if rng.random() < 0.08:
             add("auditor", "审核", (rng.choice(STAFF),))
         return tuple(credits)
+
+    def article(
+        self,
+        *,
+        news_id: int,
+        when: datetime,
+        template: TemplateName,
+        column_id: int,
+        column_name: str,
+        review_labels: tuple[str, str, str],
+        file_id: int,
+        header_unit: Callable[[], str],
+    ) -> tuple[Article, int]:
+        """A new article drafted for `when` in `template`, and the next free file id.
+
+        A template that prints a credit role in its header line gets one, from
+        `header_unit`, when the draft has none.
+        """
+        draft = self.draft(when)
+        credits = list(draft.credits)
+        header_role = HEADER_ROLES.get(template)
+        if header_role and not any(c.role == header_role for c in credits):
+            label = CREDIT_LABELS[header_role][-1 if header_role == "author" else 0]
+            credits.insert(0, Credit(header_role, label, (header_unit(),)))
+        presentation = self.presentation(template, draft, header_role == "author")
+        attachments = attachments_for(draft.attachment_names, file_id)
+        next_file_id = file_id + len(attachments) + self.rng.randint(1, 40)
+        article = Article(
+            column_id=column_id,
+            news_id=news_id,
+            title=draft.title,
+            published=when,
+            blocks=draft.blocks,
+            reviewers=draft.reviewers,
+            reviewer_joiners=draft.reviewer_joiners,
+            credits=tuple(credits),
+            attachments=attachments,
+            template=template,
+            presentation=presentation,
+            modified=when + timedelta(minutes=self.rng.randint(5, 240)),
+            column_name=column_name,
+            review_labels=review_labels,
+        )
+        return article, next_file_id
 
     def presentation(self, template: str, draft: Draft, has_author_header: bool) -> Presentation:
         """Cosmetic choices for one page, biased per template as real themes are."""

@@ -18,6 +18,7 @@ from functools import cache
 from importlib.resources import files
 from string import Template
 
+from replica.content import HEADER_ROLES
 from replica.model import (
     REVIEWER_ROLES,
     Article,
@@ -58,7 +59,6 @@ PAGE_TITLES: dict[str, str] = {
     "oldcell": "{column}-{t}",
 }
 # Roles some templates print in the header line instead of in the body, and their label there.
-HEADER_ROLES: dict[str, str] = {"titlestyle": "author", "cndate": "source"}
 HEADER_LABELS: dict[str, str] = {"titlestyle": "作者", "cndate": "来源"}
 #: The per-column class suffix of the old table templates (titlestyle112633...).
 OLD_STYLE_IDS: dict[str, int] = {"oldtable": 112633, "oldcell": 1104}

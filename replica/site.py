@@ -29,14 +29,12 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from replica import render
 from replica.columns import Column, ColumnInfo
-from replica.content import SOURCE_UNITS, ContentGenerator, attachments_for
+from replica.content import HEADER_ROLES, SOURCE_UNITS, ContentGenerator
 from replica.faults import Faults, NoFaults, Request, Response
 from replica.model import (
     ALL_LISTING_LAYOUTS,
-    CREDIT_LABELS,
     REVIEWER_ROLES,
     Article,
-    Credit,
     Entry,
     LinkItem,
     ListingLayout,
@@ -325,34 +323,18 @@ class ReplicaSite:
         return LinkItem(news_id, title, when, href)
 
     def _new_article(self, news_id: int, when: datetime, template: TemplateName) -> Article:
-        rng = self._rng
-        draft = self._gen.draft(when)
-        credits = list(draft.credits)
-        header_role = render.HEADER_ROLES.get(template)
-        # Templates that print a role in their header line always have one to print.
-        if header_role and not any(c.role == header_role for c in credits):
-            label = CREDIT_LABELS[header_role][-1 if header_role == "author" else 0]
-            credits.insert(0, Credit(header_role, label, (rng.choice(SOURCE_UNITS),)))
-        has_header_author = header_role == "author"
-        presentation = self._gen.presentation(template, draft, has_header_author)
-        attachments = attachments_for(draft.attachment_names, self._next_file_id)
-        self._next_file_id += len(attachments) + rng.randint(1, 40)
-        return Article(
-            column_id=self.column_id,
+        labels = self._review_labels()
+        article, self._next_file_id = self._gen.article(
             news_id=news_id,
-            title=draft.title,
-            published=when,
-            blocks=draft.blocks,
-            reviewers=draft.reviewers,
-            reviewer_joiners=draft.reviewer_joiners,
-            credits=tuple(credits),
-            attachments=attachments,
+            when=when,
             template=template,
-            presentation=presentation,
-            modified=when + timedelta(minutes=rng.randint(5, 240)),
+            column_id=self.column_id,
             column_name=self.theme.main.name,
-            review_labels=self._review_labels(),
+            review_labels=labels,
+            file_id=self._next_file_id,
+            header_unit=lambda: self._rng.choice(SOURCE_UNITS),
         )
+        return article
 
     def _review_labels(self) -> tuple[str, str, str]:
         main = self.theme.main
@@ -567,7 +549,7 @@ class ReplicaSite:
             for (role, _), label in zip(REVIEWER_ROLES, article.review_labels, strict=True)
             if article.reviewers.get(role)
         }
-        header_role = render.HEADER_ROLES.get(article.template)
+        header_role = HEADER_ROLES.get(article.template)
         for c in article.credits:
             if c.role == header_role:
                 labels[c.role] = render.HEADER_LABELS[article.template]
