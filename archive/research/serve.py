@@ -60,6 +60,7 @@ CHANGES_VIEW: dict[str, Any] = {
         "event_id": "events.id",
         "seen_at": "UTC time the crawl saw it",
         "kind": "new, edited, removed, unlisted or restored",
+        "detail_json": "JSON: changed fields of an edit, or how a removal was seen",
         "article_id": "articles.id",
         "url": "the article's URL",
         "title": "its current title",
@@ -69,7 +70,6 @@ CHANGES_VIEW: dict[str, Any] = {
         "run_id": "the run that saw the event",
         "from_version_id": "versions.id before the event",
         "to_version_id": "versions.id after it",
-        "detail_json": "JSON: changed fields of an edit, or how a removal was seen",
     },
 }
 

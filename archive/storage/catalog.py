@@ -144,8 +144,8 @@ CREATE INDEX IF NOT EXISTS articles_checked ON articles(last_checked);
 CREATE INDEX IF NOT EXISTS events_seen ON events(seen_at);
 CREATE INDEX IF NOT EXISTS events_article ON events(article_id, seen_at);
 CREATE VIEW IF NOT EXISTS changes AS
-SELECT e.id AS event_id, e.seen_at, e.kind, e.article_id, a.url, a.title, a.site,
-       a.column_name, a.status, e.run_id, e.from_version_id, e.to_version_id, e.detail_json
+SELECT e.id AS event_id, e.seen_at, e.kind, e.detail_json, e.article_id, a.url, a.title,
+       a.site, a.column_name, a.status, e.run_id, e.from_version_id, e.to_version_id
 FROM events e JOIN articles a ON a.id = e.article_id;
 """
 
@@ -205,7 +205,13 @@ def catalog_version(conn: sqlite3.Connection) -> int | None:
 
 
 def _bring_up_to_date(conn: sqlite3.Connection) -> None:
-    """Create a new catalog's tables, or migrate an older one, in one transaction."""
+    """Create a new catalog's tables, or migrate an older one, in one transaction.
+
+    A catalog already at this version is left alone: no write, so a reader
+    opening it never waits for a crawl's transaction.
+    """
+    if catalog_version(conn) == CATALOG_SCHEMA_VERSION:
+        return
     with transaction(conn):
         version = catalog_version(conn)
         if version is not None and version > CATALOG_SCHEMA_VERSION:
@@ -216,6 +222,7 @@ def _bring_up_to_date(conn: sqlite3.Connection) -> None:
         while version is not None and version < CATALOG_SCHEMA_VERSION:
             _MIGRATIONS[version](conn)
             version += 1
+        conn.execute("DROP VIEW IF EXISTS changes")  # no data: made again as defined today
         # One statement at a time: executescript() would commit the transaction.
         for statement in (_SCHEMA + _INDEXES).split(";"):
             if statement.strip():
