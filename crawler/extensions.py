@@ -316,7 +316,10 @@ class ArchiveRun:
         entry = Problem(url, reason, detail, article, attempts=1 + (earlier[1] if earlier else 0))
         self.stats.inc_value(f"crawl/problems/{reason}")
         self.problems.append(entry)
-        logger.warning("Not archived: %s (%s) %s", url, reason, detail)
+        # Robots refusals and pages the site does not show lose nothing: not a warning.
+        loses_nothing = not entry.is_failure and not entry.is_requisite
+        log = logger.info if loses_nothing else logger.warning
+        log("Not archived: %s (%s) %s", url, reason, detail)
         if entry.noted_for_next_runs:
             self.client.record_failure(url, reason, detail, iso_utc())
 

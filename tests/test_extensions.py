@@ -7,6 +7,7 @@ archiver process it starts is the real one.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from pathlib import Path
 
@@ -76,3 +77,28 @@ def test_a_run_writes_its_summary_and_notes_problems(tmp_path: Path) -> None:
         conn.close()
     assert failures == ["http://127.0.0.1:8000/info/1.htm"]
     assert runs == [summary.run_id]
+
+
+def test_a_page_that_loses_nothing_is_not_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A robots refusal or a page the site does not show: noted (INFO), not a WARNING."""
+    run, spider = _run(tmp_path / "archive")
+    run.spider_opened(spider)
+    try:
+        with caplog.at_level(logging.INFO, logger="crawler.extensions"):
+            run.report("http://127.0.0.1:8000/info/2.htm", "dynamic_not_public", "404 twice")
+            run.report("http://127.0.0.1:8000/info/3.htm", "robots_disallowed")
+            run.report("http://127.0.0.1:8000/info/4.htm", "timeout", "slow")
+    finally:
+        run.spider_closed(spider, "finished")
+    levels = {
+        record.getMessage().split()[2]: record.levelno
+        for record in caplog.records
+        if record.getMessage().startswith("Not archived")
+    }
+    assert levels == {
+        "http://127.0.0.1:8000/info/2.htm": logging.INFO,
+        "http://127.0.0.1:8000/info/3.htm": logging.INFO,
+        "http://127.0.0.1:8000/info/4.htm": logging.WARNING,
+    }
