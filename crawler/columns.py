@@ -21,8 +21,6 @@ decided by the ids its pages carry.
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -37,12 +35,6 @@ def info_column_id(url: str) -> int | None:
     """The column id of a VSB article URL ``/info/{id}/{news}.htm``; None for other URLs."""
     match = _INFO_PATH.search(urlsplit(url).path)
     return int(match.group(1)) if match else None
-
-
-def listing_column_id(item_urls: Iterable[str]) -> int | None:
-    """The column id most items of a listing page carry in their ``/info/{id}/`` paths."""
-    ids = Counter(i for url in item_urls if (i := info_column_id(url)) is not None)
-    return ids.most_common(1)[0][0] if ids else None
 
 
 @dataclass

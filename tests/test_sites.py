@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.columns import ColumnWalk, info_column_id, listing_column_id
+from crawler.columns import ColumnWalk, info_column_id
+from crawler.extract import parse_listing
 from crawler.sites import (
     ColumnSpec,
     ConfigError,
@@ -230,13 +231,17 @@ def test_a_site_named_twice_may_repeat_its_politeness() -> None:
 def test_a_column_id_is_what_most_items_carry() -> None:
     assert info_column_id("http://a.example/info/1031/20543.htm") == 1031
     assert info_column_id("http://a.example/content.jsp?wbtreeid=1") is None
-    urls = [
-        "http://a.example/info/1031/1.htm",
-        "http://a.example/info/1032/2.htm",
-        "http://a.example/info/1031/3.htm",
-    ]
-    assert listing_column_id(urls) == 1031
-    assert listing_column_id([]) is None
+    # The listing's id (the spider takes the extractor's): what most of its items carry.
+    rows = "".join(
+        f'<li id="line_u8_{i}"><a href="info/{cid}/{i}.htm">标题{i}</a><span>2025-07-14</span></li>'
+        for i, cid in enumerate((1031, 1032, 1031))
+    )
+    page = parse_listing(f"<html><body><ul>{rows}</ul></body></html>", "http://a.example/x.htm")
+    assert page.column_id == 1031
+    assert (
+        parse_listing("<html><body><p>空</p></body></html>", "http://a.example/x.htm").column_id
+        is None
+    )
 
 
 def test_the_config_wins_over_the_pages_and_the_pages_decide_membership() -> None:

@@ -89,7 +89,7 @@ from twisted.python.failure import Failure
 
 from archive.storage.session import ArchiveReader, ArticleState
 from crawler.archiver.pages import ArticlePage, ColumnLabel
-from crawler.columns import ColumnWalk, Discovery, info_column_id, listing_column_id
+from crawler.columns import ColumnWalk, Discovery, info_column_id
 from crawler.extensions import ArchiveRun, column_meta_key
 from crawler.extract import (
     ListingItem,
@@ -105,7 +105,7 @@ from crawler.extract import (
     view_count_url,
 )
 from crawler.extract.listing import DYNAMIC
-from crawler.extract.navigation import link_texts, listing_names
+from crawler.extract.navigation import link_texts
 from crawler.extract.urls import dynamic_article_url
 from crawler.failures import DYNAMIC_NOT_PUBLIC, PERMANENT, REQUISITE_PREFIX, failure_reason
 from crawler.sites import (
@@ -574,12 +574,8 @@ class GxywSpider(scrapy.Spider):
 
     def _settle(self, walk: ColumnWalk, response: Response, page: ListingPage) -> None:
         """The column's name and id from its first listing page; then full walk or not."""
-        names = listing_names(response.body, response.url)
         walk.start_url = walk.start_url or response.url
-        walk.settle(
-            names[0] if names else None,
-            listing_column_id(response.urljoin(item.url) for item in page.items),
-        )
+        walk.settle(page.column_name, page.column_id)
         if walk.page_id is not None:
             self.walks_by_id.setdefault((walk.site, walk.page_id), walk)
         # The first run of a column, and the first after one that did not
