@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 from xml.etree import ElementTree
 
+from archive.storage.events import version_record
 from record import CREDIT_ROLES, REVIEW_ROLES, ROLE_LABELS, upgrade
 
 #: The kinds of event, as the catalog stores them (archive.storage.catalog.EVENT_KINDS).
@@ -171,10 +172,9 @@ def event_counts(conn: sqlite3.Connection) -> dict[str, int]:
 
 
 def _record(conn: sqlite3.Connection, version_id: int | None) -> dict[str, Any]:
-    if version_id is None:
-        return {}
-    row = conn.execute("SELECT record_json FROM versions WHERE id = ?", (version_id,)).fetchone()
-    return {} if row is None else upgrade(json.loads(row[0]))
+    """A version's record, read as today's format (empty when there is none)."""
+    record = version_record(conn, version_id)
+    return upgrade(record) if record else {}
 
 
 def _credit_lines(record: dict[str, Any]) -> list[str]:

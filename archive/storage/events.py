@@ -133,7 +133,10 @@ def _set_status(conn: sqlite3.Connection, article_id: int, status: str, since: s
     )
 
 
-def _version_record(conn: sqlite3.Connection, version_id: int) -> dict[str, Any]:
+def version_record(conn: sqlite3.Connection, version_id: int | None) -> dict[str, Any]:
+    """The record of version ``version_id`` as stored; empty when there is none."""
+    if version_id is None:
+        return {}
     row = conn.execute("SELECT record_json FROM versions WHERE id = ?", (version_id,)).fetchone()
     return {} if row is None else dict(json.loads(row[0]))
 
@@ -167,7 +170,7 @@ def after_store(
             _set_status(conn, result.article_id, "unlisted", when)
         return kinds
     if result.new_version and before.current_version_id is not None:
-        changed = changed_fields(_version_record(conn, before.current_version_id), record)
+        changed = changed_fields(version_record(conn, before.current_version_id), record)
         if changed:
             add_event(
                 conn,
